@@ -1,0 +1,73 @@
+package respool_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/respool/respool/domain"
+	"github.com/respool/respool/eventstore"
+)
+
+// BenchmarkServiceAppend measures appending through the Service: each
+// iteration creates one pay-per-use pool with 9 nodes, so the pool ends with
+// 10 events (Created and 9 NodeAdded) beside its stock and quota
+// reservations. ns/event is per pool event.
+func BenchmarkServiceAppend(b *testing.B) {
+	ctx := context.Background()
+	s := newService(b, eventstore.NewMemory(), 1<<30)
+	cmds := make([]domain.CreatePool, b.N)
+	for i := range cmds {
+		cmds[i] = create(fmt.Sprintf("p%d", i), domain.AccountID(fmt.Sprintf("a%d", i%100)), 9)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := range cmds {
+		if _, err := s.Handle(ctx, t0, cmds[i]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(10*b.N), "ns/event")
+}
+
+// BenchmarkRebuildPool1000 measures rebuilding one pool's state from its
+// 1,000 stored events: read the stream, decode, evolve.
+func BenchmarkRebuildPool1000(b *testing.B) {
+	ctx := context.Background()
+	store := eventstore.NewMemory()
+	s := newService(b, store, 1<<30)
+	if _, err := s.Handle(ctx, t0, create("big", "acme", 1)); err != nil {
+		b.Fatal(err)
+	}
+	for v := 2; v < 1000; {
+		n := min(1000-v, 50)
+		id := domain.CommandID(fmt.Sprintf("s%d", v))
+		if _, err := s.Handle(ctx, t0.Add(time.Duration(v)*time.Second), domain.ScaleOut{Cmd: domain.Cmd{ID: id, Account: "acme"}, Pool: "big", Nodes: n}); err != nil {
+			b.Fatal(err)
+		}
+		v += n
+	}
+	if v, _ := store.StreamVersion(ctx, domain.PoolStream("big")); v != 1000 {
+		b.Fatalf("stream has %d events", v)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		var p domain.Pool
+		for rec, err := range store.ReadStream(ctx, domain.PoolStream("big"), 0) {
+			if err != nil {
+				b.Fatal(err)
+			}
+			e, err := domain.Decode(rec.Type, rec.Data)
+			if err != nil {
+				b.Fatal(err)
+			}
+			p.Evolve(e, domain.Policy{})
+		}
+		if p.Version != 1000 {
+			b.Fatal(p.Version)
+		}
+	}
+}

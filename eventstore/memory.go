@@ -1,0 +1,419 @@
+package eventstore
+
+import (
+	"context"
+	"fmt"
+	"iter"
+	"sync"
+	"sync/atomic"
+)
+
+// Memory is the in-memory [Store]: the embedded default, with nothing to start
+// and nothing kept after the process ends. It passes eventstore/storetest like
+// every other backend; what follows is what it does where the [Store] contract
+// leaves room, so that nothing about it surprises.
+//
+// # Concurrency and ordering
+//
+// Every method is safe for concurrent use. One lock orders all appends: an
+// append checks the expected version, gives its events consecutive versions
+// and positions and makes them visible in a single step, so readers never see
+// part of a batch, and positions become visible in order, with no gap.
+// Readers hold the lock only for a moment to take a view of the log, never
+// while the caller's loop body runs: a slow reader or subscriber never delays
+// writers or other readers.
+//
+// # Bytes are shared, not copied
+//
+// Append keeps the Data and Metadata slices it is given without copying them,
+// and every reader gets those same slices back. The caller must not modify
+// them after Append returns (whether or not it succeeded), and readers must not
+// modify the slices of the records they get. Copy first if you need to. ID,
+// Type and the stream name are strings and so cannot be modified.
+//
+// # What it keeps
+//
+//   - Event.Time is kept to the nanosecond and given back in UTC (the same
+//     instant; the location and any monotonic clock reading are dropped).
+//   - Event.ID is kept as given: Memory neither requires it nor checks that it
+//     is unique, and does not deduplicate by it (EventStoreDB does). Give each
+//     event a unique ID so that code behaves the same on every backend.
+//   - An event's Type must not be empty ([ErrInvalid]); nothing else about an
+//     event is checked. Data and Metadata may be nil or empty and come back
+//     byte for byte (nil and empty are not told apart).
+//   - Nothing is ever deleted, truncated or compacted: memory grows by about
+//     150 bytes per event plus its Data and Metadata, until Close.
+//
+// # Calls
+//
+//   - Append never blocks except on the lock. It checks ctx once, before
+//     taking the lock. Appending no events checks expected and returns the
+//     stream's current version and the position of its last event (0 and 0
+//     for a stream that does not exist); it does not create the stream.
+//   - An empty stream name is [ErrInvalid] for Append, ReadStream and
+//     StreamVersion.
+//   - ReadStream and ReadAll yield what is visible when they reach the end of
+//     what they have read, including events appended while they run, then
+//     stop. They check ctx and Close every 256 events: when ctx is done they
+//     yield ctx.Err() and stop, after Close they yield [ErrClosed] and stop.
+//   - Subscribe starts no goroutine. It reads the log like ReadAll and, once
+//     caught up, waits on a channel that the next append closes (one wake-up
+//     for all subscribers, not one message per subscriber per event). It never
+//     drops or buffers events: each subscriber reads the log at its own pace.
+//     When ctx is done it yields ctx.Err() once and stops, even if it has not
+//     caught up; after Close it yields [ErrClosed] and stops.
+//   - Close drops the stored events (a Memory cannot be reopened) and wakes
+//     every waiting subscription, which then ends with [ErrClosed]. Every call
+//     after Close, including a second Close, returns [ErrClosed].
+//
+// The zero value is an empty store ready to use; [NewMemory] returns one too.
+// A Memory must not be copied after first use.
+type Memory struct {
+	mu      sync.RWMutex
+	log     []*[chunkSize]Record // the global log, chunkSize records a chunk
+	head    Position             // the last position (and the number of records)
+	streams map[string]*memStream
+	closed  atomic.Bool // written under mu; read without it by running reads
+
+	// wake is closed by the next append or by Close, then set to nil; a
+	// subscriber that has caught up creates it (under mu.RLock and wakeMu) and
+	// waits on it. It is nil while nobody waits, so appends with no waiting
+	// subscriber allocate nothing for it.
+	wakeMu sync.Mutex
+	wake   chan struct{}
+}
+
+// memStream is one stream's index into the global log: pos[v-1] is the
+// position of the event with version v.
+type memStream struct {
+	name string
+	pos  []Position
+}
+
+// The log is kept in chunks of chunkSize records that never move: an append
+// writes records into the free slots of the last chunk, and adds a chunk when
+// it is full. So appends never copy records (a single slice would copy each
+// one several times as it grows), and what readers see never changes: the
+// slots below head, the chunk pointers in Memory.log and the elements of
+// memStream.pos below its length are written once, under mu, and never again.
+// A reader takes a view (the log slice and head, or a stream's positions)
+// under mu.RLock and reads through it after unlocking, without copying
+// records, while writers go on appending.
+const (
+	chunkBits = 8
+	chunkSize = 1 << chunkBits
+	chunkMask = chunkSize - 1
+)
+
+// checkEvery is how many records a read yields between two checks of ctx and
+// Close: one chunk.
+const checkEvery = chunkSize
+
+// logView is a read-only view of the log, up to head.
+type logView struct {
+	chunks []*[chunkSize]Record
+	head   Position
+}
+
+// at returns the record at position p, which must be in 1..v.head.
+func (v logView) at(p Position) *Record {
+	i := p - 1
+	return &v.chunks[i>>chunkBits][i&chunkMask]
+}
+
+// yieldFrom yields the records of v after position from, checking ctx and
+// Close once per chunk. It reports whether the caller should go on.
+func (m *Memory) yieldFrom(ctx context.Context, v logView, from Position, yield func(Record, error) bool) bool {
+	for p := from; p < v.head; {
+		if p != from {
+			if err := m.check(ctx); err != nil {
+				yield(Record{}, err)
+				return false
+			}
+		}
+		chunk := v.chunks[p>>chunkBits]
+		lo := int(p & chunkMask)
+		hi := min(chunkSize, lo+int(v.head-p))
+		for i := lo; i < hi; i++ {
+			if !yield(chunk[i], nil) {
+				return false
+			}
+		}
+		p += Position(hi - lo)
+	}
+	return true
+}
+
+var _ Store = (*Memory)(nil)
+
+// NewMemory returns an empty in-memory store. See [Memory] for its semantics.
+func NewMemory() *Memory {
+	return &Memory{streams: make(map[string]*memStream)}
+}
+
+// Append implements [Store.Append]. See [Memory] for what it keeps and shares.
+func (m *Memory) Append(ctx context.Context, stream string, expected Expected, events ...Event) (AppendResult, error) {
+	if stream == "" {
+		return AppendResult{}, fmt.Errorf("%w: empty stream name", ErrInvalid)
+	}
+	for i := range events {
+		if events[i].Type == "" {
+			return AppendResult{}, fmt.Errorf("%w: event %d of %d for stream %q has an empty type", ErrInvalid, i, len(events), stream)
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return AppendResult{}, err
+	}
+
+	m.mu.Lock()
+	if m.closed.Load() {
+		m.mu.Unlock()
+		return AppendResult{}, ErrClosed
+	}
+	s := m.streams[stream]
+	var cur Version
+	if s != nil {
+		cur = Version(len(s.pos))
+	}
+	if !expected.Matches(cur) {
+		m.mu.Unlock()
+		return AppendResult{}, &ConflictError{Stream: stream, Expected: expected, Actual: cur}
+	}
+	if len(events) == 0 {
+		var last Position
+		if cur > 0 {
+			last = s.pos[cur-1]
+		}
+		m.mu.Unlock()
+		return AppendResult{Version: cur, Position: last}, nil
+	}
+	if s == nil {
+		if m.streams == nil {
+			m.streams = make(map[string]*memStream)
+		}
+		s = &memStream{name: stream, pos: make([]Position, 0, max(len(events), 4))}
+		m.streams[stream] = s
+	}
+	head := m.head
+	for i := range events {
+		if head&chunkMask == 0 {
+			m.log = append(m.log, new([chunkSize]Record))
+		}
+		r := &m.log[head>>chunkBits][head&chunkMask]
+		head++
+		cur++
+		*r = Record{Stream: s.name, Version: cur, Position: head, Event: events[i]}
+		r.Time = r.Time.UTC()
+		s.pos = append(s.pos, head)
+	}
+	m.head = head
+	wake := m.wake
+	m.wake = nil
+	m.mu.Unlock()
+
+	if wake != nil {
+		close(wake)
+	}
+	return AppendResult{Version: cur, Position: head}, nil
+}
+
+// ReadStream implements [Store.ReadStream]. The records share their Data and
+// Metadata with the store: do not modify them.
+func (m *Memory) ReadStream(ctx context.Context, stream string, after Version) iter.Seq2[Record, error] {
+	return func(yield func(Record, error) bool) {
+		if stream == "" {
+			yield(Record{}, fmt.Errorf("%w: empty stream name", ErrInvalid))
+			return
+		}
+		for {
+			pos, v, err := m.streamView(ctx, stream, after)
+			if err != nil {
+				yield(Record{}, err)
+				return
+			}
+			if len(pos) == 0 {
+				return
+			}
+			for i, p := range pos {
+				if i%checkEvery == checkEvery-1 {
+					if err := m.check(ctx); err != nil {
+						yield(Record{}, err)
+						return
+					}
+				}
+				if !yield(*v.at(p), nil) {
+					return
+				}
+			}
+			after += Version(len(pos))
+		}
+	}
+}
+
+// streamView returns the positions of stream's events after version after,
+// and the log to look them up in.
+func (m *Memory) streamView(ctx context.Context, stream string, after Version) ([]Position, logView, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, logView{}, err
+	}
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if m.closed.Load() {
+		return nil, logView{}, ErrClosed
+	}
+	s := m.streams[stream]
+	if s == nil || Version(len(s.pos)) <= after {
+		return nil, logView{}, nil
+	}
+	return s.pos[after:], logView{m.log, m.head}, nil
+}
+
+// ReadAll implements [Store.ReadAll]. The records share their Data and
+// Metadata with the store: do not modify them.
+func (m *Memory) ReadAll(ctx context.Context, after Position) iter.Seq2[Record, error] {
+	return func(yield func(Record, error) bool) {
+		for {
+			v, err := m.view(ctx)
+			if err != nil {
+				yield(Record{}, err)
+				return
+			}
+			if v.head <= after {
+				return
+			}
+			if !m.yieldFrom(ctx, v, after, yield) {
+				return
+			}
+			after = v.head
+		}
+	}
+}
+
+// view returns a view of the visible log.
+func (m *Memory) view(ctx context.Context) (logView, error) {
+	if err := ctx.Err(); err != nil {
+		return logView{}, err
+	}
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if m.closed.Load() {
+		return logView{}, ErrClosed
+	}
+	return logView{m.log, m.head}, nil
+}
+
+func (m *Memory) check(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if m.closed.Load() {
+		return ErrClosed
+	}
+	return nil
+}
+
+// Subscribe implements [Store.Subscribe]. The records share their Data and
+// Metadata with the store: do not modify them.
+func (m *Memory) Subscribe(ctx context.Context, after Position) iter.Seq2[Record, error] {
+	return func(yield func(Record, error) bool) {
+		for {
+			v, wake, err := m.subscribeView(ctx, after)
+			if err != nil {
+				yield(Record{}, err)
+				return
+			}
+			if v.head > after {
+				if !m.yieldFrom(ctx, v, after, yield) {
+					return
+				}
+				after = v.head
+				continue
+			}
+			select {
+			case <-ctx.Done():
+				yield(Record{}, ctx.Err())
+				return
+			case <-wake:
+			}
+		}
+	}
+}
+
+// subscribeView returns a view of the log if it holds records after
+// position after or, if it does not, a channel that the next append or Close
+// closes. Taking both under one read lock is what leaves no gap between
+// catch-up and live: an append cannot slip in between the look and the wait.
+func (m *Memory) subscribeView(ctx context.Context, after Position) (logView, <-chan struct{}, error) {
+	if err := ctx.Err(); err != nil {
+		return logView{}, nil, err
+	}
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if m.closed.Load() {
+		return logView{}, nil, ErrClosed
+	}
+	if m.head > after {
+		return logView{m.log, m.head}, nil, nil
+	}
+	m.wakeMu.Lock()
+	defer m.wakeMu.Unlock()
+	if m.wake == nil {
+		m.wake = make(chan struct{})
+	}
+	return logView{}, m.wake, nil
+}
+
+// StreamVersion implements [Store.StreamVersion].
+func (m *Memory) StreamVersion(ctx context.Context, stream string) (Version, error) {
+	if stream == "" {
+		return 0, fmt.Errorf("%w: empty stream name", ErrInvalid)
+	}
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if m.closed.Load() {
+		return 0, ErrClosed
+	}
+	if s := m.streams[stream]; s != nil {
+		return Version(len(s.pos)), nil
+	}
+	return 0, nil
+}
+
+// Head implements [Store.Head].
+func (m *Memory) Head(ctx context.Context) (Position, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if m.closed.Load() {
+		return 0, ErrClosed
+	}
+	return m.head, nil
+}
+
+// Close implements [Store.Close]: it drops the stored events and ends every
+// subscription with [ErrClosed]. Reads in progress stop with [ErrClosed]
+// within checkEvery records. A second Close returns [ErrClosed].
+func (m *Memory) Close() error {
+	m.mu.Lock()
+	if m.closed.Load() {
+		m.mu.Unlock()
+		return ErrClosed
+	}
+	m.closed.Store(true)
+	m.log = nil
+	m.head = 0
+	m.streams = nil
+	wake := m.wake
+	m.wake = nil
+	m.mu.Unlock()
+
+	if wake != nil {
+		close(wake)
+	}
+	return nil
+}

@@ -1,0 +1,679 @@
+package respool
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/respool/respool/domain"
+	"github.com/respool/respool/eventstore"
+)
+
+// Config configures a Service. Its zero value is not usable: Catalog is
+// required. Everything else defaults.
+type Config struct {
+	// Store keeps the events. nil: a new in-memory store.
+	Store eventstore.Store
+	// Catalog is the rate card pools are bought from. Required.
+	Catalog *domain.RateCard
+	// Policy holds the rules' settings; its zero value means SPEC's defaults.
+	Policy domain.Policy
+	// MaxRetries bounds how often a command is decided again after a
+	// concurrent writer (another process sharing the store) won. 0: 8.
+	MaxRetries int
+}
+
+// Validate reports a configuration that cannot work.
+func (c Config) Validate() error {
+	if c.Catalog == nil {
+		return errors.New("respool: Config.Catalog is required")
+	}
+	if c.MaxRetries < 0 {
+		return errors.New("respool: Config.MaxRetries is negative")
+	}
+	return c.Policy.Validate()
+}
+
+// Result is the outcome of a command.
+type Result struct {
+	// Pool is the pool the command acted on (for CreatePool, the new pool's
+	// id, assigned if the command left it empty). Empty for account commands.
+	Pool domain.PoolID
+	// Events are the pool events the command produced, in order (nil for a
+	// duplicate, an account command or a command that changed nothing).
+	Events []domain.Event
+	// Version is the pool stream's version after the command.
+	Version eventstore.Version
+	// Duplicate: the command id had already been applied; nothing happened
+	// this time (R20).
+	Duplicate bool
+}
+
+// Service handles commands on pools and accounts: it loads state from the
+// store, asks the domain to decide, appends the events with the version it
+// read, and carries out what the rules make due in time (Advance). It is
+// safe for concurrent use.
+//
+// A Service caches the state of every stream it has touched and refreshes a
+// stream from the store before each decision, so several Services (several
+// processes) can share one store: optimistic concurrency on append keeps
+// them correct, and a command that loses a race is decided again. Within
+// one Service, commands on the same streams are serialized by locks taken in
+// a fixed order (stock, account, pool), so in-process races never conflict.
+// Time-driven transitions (Advance) are driven by one Service: its due-time
+// queue knows the pools it has loaded or handled.
+type Service struct {
+	store   eventstore.Store
+	catalog *domain.RateCard
+	policy  domain.Policy
+	cal     domain.Calendar
+	retries int
+
+	mu       sync.Mutex // guards the maps below
+	pools    map[domain.PoolID]*poolEntry
+	accounts map[domain.AccountID]*accountEntry
+	stocks   map[string]*stockEntry
+	byAcct   map[domain.AccountID][]domain.PoolID
+
+	due       dueQueue
+	advanceMu sync.Mutex // one Advance at a time
+}
+
+type poolEntry struct {
+	mu    sync.Mutex
+	state domain.Pool
+	last  time.Time // instant of the last event
+	due   dueKey    // the queue entry in force
+}
+
+type accountEntry struct {
+	mu    sync.Mutex
+	state domain.Account
+	last  time.Time
+	due   time.Time // arrears check in force
+}
+
+type stockEntry struct {
+	mu    sync.Mutex
+	state domain.Stock
+	last  time.Time
+}
+
+// ErrClosedService is returned after Close.
+var ErrClosedService = errors.New("respool: service is closed")
+
+// New returns a Service over cfg.Store (a new in-memory store if nil). If the
+// store holds events, New folds them all into state and schedules what is
+// due, so a restarted Service carries on where the last one stopped,
+// including command ids already applied (R20).
+func New(ctx context.Context, cfg Config) (*Service, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if cfg.Store == nil {
+		cfg.Store = eventstore.NewMemory()
+	}
+	if cfg.MaxRetries == 0 {
+		cfg.MaxRetries = 8
+	}
+	s := &Service{
+		store: cfg.Store, catalog: cfg.Catalog, policy: cfg.Policy,
+		cal: cfg.Policy.Calendar(), retries: cfg.MaxRetries,
+		pools:    make(map[domain.PoolID]*poolEntry),
+		accounts: make(map[domain.AccountID]*accountEntry),
+		stocks:   make(map[string]*stockEntry),
+		byAcct:   make(map[domain.AccountID][]domain.PoolID),
+	}
+	if err := s.load(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Store returns the store the Service writes to.
+func (s *Service) Store() eventstore.Store { return s.store }
+
+// Catalog returns the rate card.
+func (s *Service) Catalog() *domain.RateCard { return s.catalog }
+
+// Policy returns the policy.
+func (s *Service) Policy() domain.Policy { return s.policy }
+
+// load folds the whole log into state: the restart path.
+func (s *Service) load(ctx context.Context) error {
+	for rec, err := range s.store.ReadAll(ctx, 0) {
+		if err != nil {
+			return fmt.Errorf("respool: loading the event log: %w", err)
+		}
+		e, err := domain.Decode(rec.Type, rec.Data)
+		if err != nil {
+			return fmt.Errorf("respool: event %d of stream %s: %w", rec.Version, rec.Stream, err)
+		}
+		m := e.EventMeta()
+		switch {
+		case len(rec.Stream) > 5 && rec.Stream[:5] == "pool-":
+			pe := s.poolEntry(m.Pool)
+			pe.state.Evolve(e, s.policy)
+			pe.last = m.At
+			if _, ok := e.(*domain.Created); ok {
+				s.byAcct[m.Account] = append(s.byAcct[m.Account], m.Pool)
+			}
+		case len(rec.Stream) > 8 && rec.Stream[:8] == "account-":
+			ae := s.accountEntry(m.Account)
+			ae.state.Evolve(e)
+			ae.last = m.At
+		case len(rec.Stream) > 6 && rec.Stream[:6] == "stock-":
+			se := s.stockEntryFor(rec.Stream)
+			se.state.Evolve(e)
+			se.last = m.At
+		}
+	}
+	for _, pe := range s.pools {
+		s.schedulePool(pe)
+	}
+	for _, ae := range s.accounts {
+		s.scheduleAccount(ae)
+	}
+	return nil
+}
+
+func (s *Service) poolEntry(id domain.PoolID) *poolEntry {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e := s.pools[id]
+	if e == nil {
+		e = &poolEntry{}
+		s.pools[id] = e
+	}
+	return e
+}
+
+func (s *Service) accountEntry(id domain.AccountID) *accountEntry {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e := s.accounts[id]
+	if e == nil {
+		e = &accountEntry{}
+		e.state.ID = id
+		s.accounts[id] = e
+	}
+	return e
+}
+
+func (s *Service) stockEntryFor(stream string) *stockEntry {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e := s.stocks[stream]
+	if e == nil {
+		e = &stockEntry{}
+		s.stocks[stream] = e
+	}
+	return e
+}
+
+// refresh folds into an entry the events other writers appended to its
+// stream since it was last read. The caller holds the entry's lock.
+func (s *Service) refresh(ctx context.Context, stream string, version uint64, apply func(domain.Event)) error {
+	for rec, err := range s.store.ReadStream(ctx, stream, eventstore.Version(version)) {
+		if err != nil {
+			return fmt.Errorf("respool: reading %s: %w", stream, err)
+		}
+		e, err := domain.Decode(rec.Type, rec.Data)
+		if err != nil {
+			return fmt.Errorf("respool: event %d of stream %s: %w", rec.Version, stream, err)
+		}
+		apply(e)
+	}
+	return nil
+}
+
+func (s *Service) refreshPool(ctx context.Context, id domain.PoolID, pe *poolEntry) error {
+	return s.refresh(ctx, domain.PoolStream(id), pe.state.Version, func(e domain.Event) {
+		if c, ok := e.(*domain.Created); ok && !pe.state.Exists() {
+			s.mu.Lock()
+			s.byAcct[c.Account] = append(s.byAcct[c.Account], c.Pool)
+			s.mu.Unlock()
+		}
+		pe.state.Evolve(e, s.policy)
+		pe.last = e.EventMeta().At
+	})
+}
+
+func (s *Service) refreshAccount(ctx context.Context, id domain.AccountID, ae *accountEntry) error {
+	return s.refresh(ctx, domain.AccountStream(id), ae.state.Version, func(e domain.Event) {
+		ae.state.Evolve(e)
+		ae.last = e.EventMeta().At
+	})
+}
+
+func (s *Service) refreshStock(ctx context.Context, stream string, se *stockEntry) error {
+	return s.refresh(ctx, stream, se.state.Version, func(e domain.Event) {
+		se.state.Evolve(e)
+		se.last = e.EventMeta().At
+	})
+}
+
+// AssignPoolID is the id Service gives a pool whose CreatePool leaves it
+// empty: derived from the account and command id, so that a retried create
+// names the same pool (R20).
+func AssignPoolID(account domain.AccountID, cmd domain.CommandID) domain.PoolID {
+	h := sha256.Sum256([]byte(string(account) + "\x00" + string(cmd)))
+	return domain.PoolID("pool-" + hex.EncodeToString(h[:8]))
+}
+
+// Handle carries out one command at instant at. First it carries out
+// everything due up to at (Advance), so the command sees the pool as the
+// rules have made it by then. A rejected command returns a *domain.RuleError
+// (test it with errors.Is against the domain.Err* sentinels) and changes
+// nothing. A command id already applied returns the earlier outcome with
+// Duplicate set (R20). Instants earlier than a stream's last event are
+// moved up to it, so each stream's events are in time order.
+func (s *Service) Handle(ctx context.Context, at time.Time, cmd domain.Command) (Result, error) {
+	if err := s.Advance(ctx, at); err != nil {
+		return Result{}, err
+	}
+	return s.handle(ctx, at, cmd)
+}
+
+func (s *Service) handle(ctx context.Context, at time.Time, cmd domain.Command) (Result, error) {
+	switch c := cmd.(type) {
+	case domain.OpenAccount:
+		return s.handleAccount(ctx, at, c.Cmd, c)
+	case domain.TopUp:
+		return s.handleAccount(ctx, at, c.Cmd, c)
+	case domain.CreatePool:
+		if c.Pool == "" && domain.ValidID(string(c.ID)) {
+			c.Pool = AssignPoolID(c.Account, c.ID)
+		}
+		stock := ""
+		if f, ok := s.catalog.Flavor(c.Flavor); ok && f.SoldIn(c.Region) {
+			stock = domain.StockStream(c.Flavor, c.Region)
+		}
+		return s.handlePool(ctx, at, c.Pool, c.Account, stock, c, nil)
+	}
+	id, ok := poolOf(cmd)
+	if !ok {
+		return Result{}, &domain.RuleError{Code: domain.CodeInvalidCommand, Msg: fmt.Sprintf("unknown command %T", cmd)}
+	}
+	// Find the pool's account and stock item; they never change after
+	// creation, and the decision checks them again under the locks.
+	pe := s.poolEntry(id)
+	pe.mu.Lock()
+	err := s.refreshPool(ctx, id, pe)
+	acct, stock := pe.state.Account, ""
+	if pe.state.Exists() {
+		stock = domain.StockStream(pe.state.Flavor, pe.state.Region)
+	}
+	pe.mu.Unlock()
+	if err != nil {
+		return Result{}, err
+	}
+	if acct != cmd.Actor() { // R19: decide says not_found; lock nothing else
+		acct, stock = cmd.Actor(), ""
+	}
+	return s.handlePool(ctx, at, id, acct, stock, cmd, nil)
+}
+
+func poolOf(cmd domain.Command) (domain.PoolID, bool) {
+	switch c := cmd.(type) {
+	case domain.ScaleOut:
+		return c.Pool, true
+	case domain.ScaleIn:
+		return c.Pool, true
+	case domain.DeletePool:
+		return c.Pool, true
+	case domain.Renew:
+		return c.Pool, true
+	case domain.SetAutoRenew:
+		return c.Pool, true
+	case domain.ReportFault:
+		return c.Pool, true
+	case domain.Rectify:
+		return c.Pool, true
+	}
+	return "", false
+}
+
+// decider decides under the locks; cmd is nil for time-driven transitions.
+type decider func(w domain.World, env domain.Env) (domain.Decision, error)
+
+// handlePool runs one pool command (or, with decide set, a time-driven
+// transition) with the stock item, the account and the pool locked in that
+// order, retrying on conflicts with other writers.
+func (s *Service) handlePool(ctx context.Context, at time.Time, id domain.PoolID, acct domain.AccountID,
+	stock string, cmd domain.Command, decide decider) (Result, error) {
+	var se *stockEntry
+	if stock != "" {
+		se = s.stockEntryFor(stock)
+		se.mu.Lock()
+		defer se.mu.Unlock()
+	}
+	ae := s.accountEntry(acct)
+	ae.mu.Lock()
+	defer ae.mu.Unlock()
+	pe := s.poolEntry(id)
+	pe.mu.Lock()
+	defer pe.mu.Unlock()
+
+	var cmdID domain.CommandID
+	if cmd != nil {
+		cmdID = cmd.CommandID()
+	}
+	for attempt := 0; ; attempt++ {
+		if err := s.refreshPool(ctx, id, pe); err != nil {
+			return Result{}, err
+		}
+		if err := s.refreshAccount(ctx, acct, ae); err != nil {
+			return Result{}, err
+		}
+		if se != nil {
+			if err := s.refreshStock(ctx, stock, se); err != nil {
+				return Result{}, err
+			}
+		}
+		if cmd != nil && pe.state.Exists() && pe.state.Account == cmd.Actor() { // R20
+			if v, dup := pe.state.Applied(cmdID); dup {
+				return Result{Pool: id, Version: eventstore.Version(v), Duplicate: true}, nil
+			}
+		}
+		w := domain.World{Pool: &pe.state, Account: &ae.state}
+		if se != nil {
+			w.Stock = &se.state
+		}
+		t := latest(at, pe.last, ae.last)
+		if se != nil {
+			t = latest(t, se.last)
+		}
+		env := domain.Env{At: t, Catalog: s.catalog, Policy: s.policy}
+		var d domain.Decision
+		var err error
+		if decide != nil {
+			d, err = decide(w, env)
+		} else {
+			d, err = domain.Decide(w, cmd, env)
+		}
+		if err != nil {
+			return Result{}, err
+		}
+		if d.Empty() {
+			return Result{Pool: id, Version: eventstore.Version(pe.state.Version)}, nil
+		}
+		if len(d.Stock) > 0 && se == nil {
+			return Result{}, fmt.Errorf("respool: internal: a decision on pool %s touches stock it did not lock", id)
+		}
+		err = s.commit(ctx, d, stock, se, acct, ae, id, pe)
+		if errors.Is(err, eventstore.ErrConflict) {
+			if attempt < s.retries {
+				continue
+			}
+			return Result{}, &domain.RuleError{Code: domain.CodeConflict, Msg: fmt.Sprintf("pool %s: other writers won %d times; retry", id, attempt+1)}
+		}
+		if err != nil {
+			return Result{}, err
+		}
+		s.schedulePool(pe)
+		s.scheduleAccount(ae)
+		return Result{Pool: id, Events: d.Pool, Version: eventstore.Version(pe.state.Version)}, nil
+	}
+}
+
+func latest(t time.Time, others ...time.Time) time.Time {
+	for _, o := range others {
+		if o.After(t) {
+			t = o
+		}
+	}
+	return t
+}
+
+// commit appends a decision: stock, then account, then pool, each with the
+// version it was decided on. If a later append fails, the earlier ones are
+// given back with compensating events, so a failed command holds no stock,
+// quota or money. On success every entry has folded its events.
+func (s *Service) commit(ctx context.Context, d domain.Decision, stock string, se *stockEntry,
+	acct domain.AccountID, ae *accountEntry, id domain.PoolID, pe *poolEntry) error {
+	var undo []func() error
+	rollback := func(cause error) error {
+		for i := len(undo) - 1; i >= 0; i-- {
+			if err := undo[i](); err != nil {
+				// Not a conflict: the command must not be retried while
+				// what it took is still held.
+				return fmt.Errorf("respool: %v; and giving back what was taken failed: %w", cause, err)
+			}
+		}
+		return cause
+	}
+	if len(d.Stock) > 0 {
+		if _, err := s.append(ctx, stock, se.state.Version, d.Stock, ""); err != nil {
+			return err
+		}
+		for _, e := range d.Stock {
+			se.state.Evolve(e)
+			se.last = e.EventMeta().At
+		}
+		undo = append(undo, func() error {
+			return s.compensate(ctx, stock, func() error { return s.refreshStock(ctx, stock, se) },
+				func() uint64 { return se.state.Version },
+				func() []domain.Event { return domain.Compensate(d.Stock, nil) },
+				func(e domain.Event) { se.state.Evolve(e) })
+		})
+	}
+	if len(d.Account) > 0 {
+		before := ae.state.Rate
+		stream := domain.AccountStream(acct)
+		if _, err := s.append(ctx, stream, ae.state.Version, d.Account, ""); err != nil {
+			return rollback(err)
+		}
+		for _, e := range d.Account {
+			ae.state.Evolve(e)
+			ae.last = e.EventMeta().At
+		}
+		after := ae.state.Rate
+		undo = append(undo, func() error {
+			return s.compensate(ctx, stream, func() error { return s.refreshAccount(ctx, acct, ae) },
+				func() uint64 { return ae.state.Version },
+				func() []domain.Event {
+					return domain.Compensate(d.Account, &domain.RateUndo{Current: ae.state.Rate, Before: before, After: after})
+				},
+				func(e domain.Event) { ae.state.Evolve(e) })
+		})
+	}
+	if len(d.Pool) > 0 {
+		if _, err := s.append(ctx, domain.PoolStream(id), pe.state.Version, d.Pool, ""); err != nil {
+			return rollback(err)
+		}
+		created := !pe.state.Exists()
+		for _, e := range d.Pool {
+			pe.state.Evolve(e, s.policy)
+			pe.last = e.EventMeta().At
+		}
+		if created && pe.state.Exists() {
+			s.mu.Lock()
+			s.byAcct[pe.state.Account] = append(s.byAcct[pe.state.Account], id)
+			s.mu.Unlock()
+		}
+	}
+	return nil
+}
+
+// compensate appends the events that give back a reservation. Other writers
+// may have appended to the stream since it was taken, so it re-reads the
+// stream and decides the compensation against what is there now, as often
+// as it takes (compensations commute with everything else written there).
+func (s *Service) compensate(ctx context.Context, stream string, refresh func() error, version func() uint64,
+	events func() []domain.Event, apply func(domain.Event)) error {
+	for attempt := 0; ; attempt++ {
+		if err := refresh(); err != nil {
+			return err
+		}
+		back := events()
+		if len(back) == 0 {
+			return nil
+		}
+		_, err := s.append(ctx, stream, version(), back, "undo")
+		if err == nil {
+			for _, e := range back {
+				apply(e)
+			}
+			return nil
+		}
+		if !errors.Is(err, eventstore.ErrConflict) || attempt >= 100*s.retries {
+			return fmt.Errorf("giving back on %s: %v", stream, err) // deliberately not %w: not retryable
+		}
+	}
+}
+
+// append encodes events and appends them to stream at version v. Event ids
+// are derived from the stream, the command and the event's index, so a
+// retried append of the same decision carries the same ids (stores that
+// deduplicate by id, such as EventStoreDB, drop the repeat).
+func (s *Service) append(ctx context.Context, stream string, v uint64, events []domain.Event, tag string) (eventstore.AppendResult, error) {
+	recs := make([]eventstore.Event, len(events))
+	m := events[0].EventMeta()
+	meta := metadata(m, tag)
+	prefix := stream + "/" + string(m.Command) + "/"
+	if tag != "" {
+		prefix += tag + "/"
+	}
+	for i, e := range events {
+		typ, data, err := domain.Encode(e)
+		if err != nil {
+			return eventstore.AppendResult{}, err
+		}
+		recs[i] = eventstore.Event{
+			ID: prefix + strconv.FormatUint(v+uint64(i)+1, 10), Type: typ, Data: data,
+			Metadata: meta, Time: e.EventMeta().At,
+		}
+	}
+	expected := eventstore.ExpectVersion(eventstore.Version(v))
+	return s.store.Append(ctx, stream, expected, recs...)
+}
+
+// metadata is the JSON metadata kept beside each event: the account, the
+// command, and what caused it (the command itself, or "undo" for a
+// compensation).
+func metadata(m domain.Meta, tag string) []byte {
+	b := make([]byte, 0, 64+len(m.Account)+2*len(m.Command))
+	b = append(b, `{"account":`...)
+	b = strconv.AppendQuote(b, string(m.Account))
+	b = append(b, `,"command":`...)
+	b = strconv.AppendQuote(b, string(m.Command))
+	b = append(b, `,"causation":`...)
+	if tag != "" {
+		b = strconv.AppendQuote(b, string(m.Command)+"/"+tag)
+	} else {
+		b = strconv.AppendQuote(b, string(m.Command))
+	}
+	return append(b, '}')
+}
+
+func (s *Service) handleAccount(ctx context.Context, at time.Time, c domain.Cmd, cmd domain.Command) (Result, error) {
+	ae := s.accountEntry(c.Account)
+	ae.mu.Lock()
+	for attempt := 0; ; attempt++ {
+		if err := s.refreshAccount(ctx, c.Account, ae); err != nil {
+			ae.mu.Unlock()
+			return Result{}, err
+		}
+		if ae.state.Applied(c.ID) { // R20
+			ae.mu.Unlock()
+			return Result{Duplicate: true}, nil
+		}
+		env := domain.Env{At: latest(at, ae.last), Catalog: s.catalog, Policy: s.policy}
+		d, err := domain.Decide(domain.World{Account: &ae.state}, cmd, env)
+		if err != nil {
+			ae.mu.Unlock()
+			return Result{}, err
+		}
+		_, err = s.append(ctx, domain.AccountStream(c.Account), ae.state.Version, d.Account, "")
+		if errors.Is(err, eventstore.ErrConflict) && attempt < s.retries {
+			continue
+		}
+		if err != nil {
+			ae.mu.Unlock()
+			return Result{}, err
+		}
+		cleared := false
+		for _, e := range d.Account {
+			ae.state.Evolve(e)
+			ae.last = e.EventMeta().At
+			_, ok := e.(*domain.ArrearsCleared)
+			cleared = cleared || ok
+		}
+		s.scheduleAccount(ae)
+		ae.mu.Unlock()
+		if cleared { // R27: the account's pools come back
+			if err := s.fanOut(ctx, env.At, c.Account, "paid", func(w domain.World, env domain.Env) (domain.Decision, error) {
+				return domain.DecideArrearsPaid(w, sysID("paid", w.Pool.ID, env.At), env), nil
+			}); err != nil {
+				return Result{}, err
+			}
+		}
+		return Result{}, nil
+	}
+}
+
+// fanOut applies a time-driven decision to every pool of an account.
+func (s *Service) fanOut(ctx context.Context, at time.Time, acct domain.AccountID, kind string, decide decider) error {
+	s.mu.Lock()
+	ids := append([]domain.PoolID(nil), s.byAcct[acct]...)
+	s.mu.Unlock()
+	for _, id := range ids {
+		if _, err := s.handlePool(ctx, at, id, acct, "", nil, decide); err != nil {
+			return fmt.Errorf("respool: %s for pool %s: %w", kind, id, err)
+		}
+	}
+	return nil
+}
+
+// sysID is the command id of a transition the system carries out: derived
+// from what and when, so that carrying it out twice is a no-op.
+func sysID(kind string, id domain.PoolID, at time.Time) domain.CommandID {
+	return domain.CommandID("sys:" + kind + ":" + string(id) + ":" + strconv.FormatInt(at.UnixNano(), 10))
+}
+
+// Pool returns a copy of the pool's state as of the last event, as the acting
+// account sees it: another account's pool is not_found (R19).
+func (s *Service) Pool(ctx context.Context, account domain.AccountID, id domain.PoolID) (domain.Pool, error) {
+	s.mu.Lock()
+	pe := s.pools[id]
+	s.mu.Unlock()
+	if pe == nil {
+		pe = s.poolEntry(id)
+	}
+	pe.mu.Lock()
+	defer pe.mu.Unlock()
+	if err := s.refreshPool(ctx, id, pe); err != nil {
+		return domain.Pool{}, err
+	}
+	if !pe.state.Exists() || pe.state.Account != account {
+		return domain.Pool{}, &domain.RuleError{Code: domain.CodeNotFound, Rule: "R19", Msg: fmt.Sprintf("pool %q not found", id)}
+	}
+	p := pe.state
+	p.Nodes = append([]domain.Node(nil), p.Nodes...)
+	return p, nil
+}
+
+// Account returns a copy of the account's state.
+func (s *Service) Account(ctx context.Context, id domain.AccountID) (domain.Account, error) {
+	ae := s.accountEntry(id)
+	ae.mu.Lock()
+	defer ae.mu.Unlock()
+	if err := s.refreshAccount(ctx, id, ae); err != nil {
+		return domain.Account{}, err
+	}
+	return ae.state.Clone(), nil
+}
+
+// Pools returns the ids of an account's pools, in creation order, deleted
+// ones included.
+func (s *Service) Pools(account domain.AccountID) []domain.PoolID {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]domain.PoolID(nil), s.byAcct[account]...)
+}
