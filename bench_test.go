@@ -56,11 +56,12 @@ func BenchmarkRebuildPool1000(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		var p domain.Pool
+		var dec domain.Decoder
 		for rec, err := range store.ReadStream(ctx, domain.PoolStream("big"), 0) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			e, err := domain.Decode(rec.Type, rec.Data)
+			e, err := dec.Decode(rec.Type, rec.Data)
 			if err != nil {
 				b.Fatal(err)
 			}

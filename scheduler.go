@@ -160,7 +160,7 @@ func (s *Service) transition(ctx context.Context, it dueItem) error {
 		return nil
 	}
 	pe.due = dueKey{} // consumed: handlePool schedules what follows
-	acct, stock := pe.state.Account, domain.StockStream(pe.state.Flavor, pe.state.Region)
+	acct, stock := pe.state.Account, s.stockName(pe.state.Flavor, pe.state.Region)
 	pe.mu.Unlock()
 	id := sysID(it.kind.String(), it.pool, it.at)
 	_, err := s.handlePool(ctx, it.at, it.pool, acct, stock, nil, func(w domain.World, env domain.Env) (domain.Decision, error) {
@@ -200,7 +200,7 @@ func (s *Service) settle(ctx context.Context, it dueItem) error {
 		ae.mu.Unlock()
 		return nil
 	}
-	if _, err := s.append(ctx, domain.AccountStream(it.account), ae.state.Version, events, ""); err != nil {
+	if _, err := s.append(ctx, ae.stream, ae.state.Version, events, "", metadata(events[0].EventMeta(), "")); err != nil {
 		ae.mu.Unlock()
 		return fmt.Errorf("respool: arrears of account %s: %w", it.account, err)
 	}

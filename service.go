@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -74,28 +75,31 @@ type Service struct {
 	cal     domain.Calendar
 	retries int
 
-	mu       sync.Mutex // guards the maps below
-	pools    map[domain.PoolID]*poolEntry
-	accounts map[domain.AccountID]*accountEntry
-	stocks   map[string]*stockEntry
-	byAcct   map[domain.AccountID][]domain.PoolID
+	mu         sync.Mutex // guards the maps below
+	stockNames map[[2]string]string
+	pools      map[domain.PoolID]*poolEntry
+	accounts   map[domain.AccountID]*accountEntry
+	stocks     map[string]*stockEntry
+	byAcct     map[domain.AccountID][]domain.PoolID
 
 	due       dueQueue
 	advanceMu sync.Mutex // one Advance at a time
 }
 
 type poolEntry struct {
-	mu    sync.Mutex
-	state domain.Pool
-	last  time.Time // instant of the last event
-	due   dueKey    // the queue entry in force
+	mu     sync.Mutex
+	stream string // "pool-ID", built once
+	state  domain.Pool
+	last   time.Time // instant of the last event
+	due    dueKey    // the queue entry in force
 }
 
 type accountEntry struct {
-	mu    sync.Mutex
-	state domain.Account
-	last  time.Time
-	due   time.Time // arrears check in force
+	mu     sync.Mutex
+	stream string // "account-ID", built once
+	state  domain.Account
+	last   time.Time
+	due    time.Time // arrears check in force
 }
 
 type stockEntry struct {
@@ -124,10 +128,11 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	s := &Service{
 		store: cfg.Store, catalog: cfg.Catalog, policy: cfg.Policy,
 		cal: cfg.Policy.Calendar(), retries: cfg.MaxRetries,
-		pools:    make(map[domain.PoolID]*poolEntry),
-		accounts: make(map[domain.AccountID]*accountEntry),
-		stocks:   make(map[string]*stockEntry),
-		byAcct:   make(map[domain.AccountID][]domain.PoolID),
+		pools:      make(map[domain.PoolID]*poolEntry),
+		accounts:   make(map[domain.AccountID]*accountEntry),
+		stocks:     make(map[string]*stockEntry),
+		byAcct:     make(map[domain.AccountID][]domain.PoolID),
+		stockNames: make(map[[2]string]string),
 	}
 	if err := s.load(ctx); err != nil {
 		return nil, err
@@ -146,11 +151,12 @@ func (s *Service) Policy() domain.Policy { return s.policy }
 
 // load folds the whole log into state: the restart path.
 func (s *Service) load(ctx context.Context) error {
+	var dec domain.Decoder
 	for rec, err := range s.store.ReadAll(ctx, 0) {
 		if err != nil {
 			return fmt.Errorf("respool: loading the event log: %w", err)
 		}
-		e, err := domain.Decode(rec.Type, rec.Data)
+		e, err := dec.Decode(rec.Type, rec.Data)
 		if err != nil {
 			return fmt.Errorf("respool: event %d of stream %s: %w", rec.Version, rec.Stream, err)
 		}
@@ -187,7 +193,7 @@ func (s *Service) poolEntry(id domain.PoolID) *poolEntry {
 	defer s.mu.Unlock()
 	e := s.pools[id]
 	if e == nil {
-		e = &poolEntry{}
+		e = &poolEntry{stream: domain.PoolStream(id)}
 		s.pools[id] = e
 	}
 	return e
@@ -198,11 +204,25 @@ func (s *Service) accountEntry(id domain.AccountID) *accountEntry {
 	defer s.mu.Unlock()
 	e := s.accounts[id]
 	if e == nil {
-		e = &accountEntry{}
+		e = &accountEntry{stream: domain.AccountStream(id)}
 		e.state.ID = id
 		s.accounts[id] = e
 	}
 	return e
+}
+
+// stockName is domain.StockStream, remembered so that commands do not build
+// the string each time.
+func (s *Service) stockName(f domain.FlavorID, region string) string {
+	key := [2]string{string(f), region}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	name, ok := s.stockNames[key]
+	if !ok {
+		name = domain.StockStream(f, region)
+		s.stockNames[key] = name
+	}
+	return name
 }
 
 func (s *Service) stockEntryFor(stream string) *stockEntry {
@@ -219,11 +239,12 @@ func (s *Service) stockEntryFor(stream string) *stockEntry {
 // refresh folds into an entry the events other writers appended to its
 // stream since it was last read. The caller holds the entry's lock.
 func (s *Service) refresh(ctx context.Context, stream string, version uint64, apply func(domain.Event)) error {
+	var dec domain.Decoder
 	for rec, err := range s.store.ReadStream(ctx, stream, eventstore.Version(version)) {
 		if err != nil {
 			return fmt.Errorf("respool: reading %s: %w", stream, err)
 		}
-		e, err := domain.Decode(rec.Type, rec.Data)
+		e, err := dec.Decode(rec.Type, rec.Data)
 		if err != nil {
 			return fmt.Errorf("respool: event %d of stream %s: %w", rec.Version, stream, err)
 		}
@@ -233,7 +254,7 @@ func (s *Service) refresh(ctx context.Context, stream string, version uint64, ap
 }
 
 func (s *Service) refreshPool(ctx context.Context, id domain.PoolID, pe *poolEntry) error {
-	return s.refresh(ctx, domain.PoolStream(id), pe.state.Version, func(e domain.Event) {
+	return s.refresh(ctx, pe.stream, pe.state.Version, func(e domain.Event) {
 		if c, ok := e.(*domain.Created); ok && !pe.state.Exists() {
 			s.mu.Lock()
 			s.byAcct[c.Account] = append(s.byAcct[c.Account], c.Pool)
@@ -245,7 +266,7 @@ func (s *Service) refreshPool(ctx context.Context, id domain.PoolID, pe *poolEnt
 }
 
 func (s *Service) refreshAccount(ctx context.Context, id domain.AccountID, ae *accountEntry) error {
-	return s.refresh(ctx, domain.AccountStream(id), ae.state.Version, func(e domain.Event) {
+	return s.refresh(ctx, ae.stream, ae.state.Version, func(e domain.Event) {
 		ae.state.Evolve(e)
 		ae.last = e.EventMeta().At
 	})
@@ -289,12 +310,13 @@ func (s *Service) handle(ctx context.Context, at time.Time, cmd domain.Command) 
 	case domain.CreatePool:
 		if c.Pool == "" && domain.ValidID(string(c.ID)) {
 			c.Pool = AssignPoolID(c.Account, c.ID)
+			cmd = c
 		}
 		stock := ""
 		if f, ok := s.catalog.Flavor(c.Flavor); ok && f.SoldIn(c.Region) {
-			stock = domain.StockStream(c.Flavor, c.Region)
+			stock = s.stockName(c.Flavor, c.Region)
 		}
-		return s.handlePool(ctx, at, c.Pool, c.Account, stock, c, nil)
+		return s.handlePool(ctx, at, c.Pool, c.Account, stock, cmd, nil)
 	}
 	id, ok := poolOf(cmd)
 	if !ok {
@@ -307,7 +329,7 @@ func (s *Service) handle(ctx context.Context, at time.Time, cmd domain.Command) 
 	err := s.refreshPool(ctx, id, pe)
 	acct, stock := pe.state.Account, ""
 	if pe.state.Exists() {
-		stock = domain.StockStream(pe.state.Flavor, pe.state.Region)
+		stock = s.stockName(pe.state.Flavor, pe.state.Region)
 	}
 	pe.mu.Unlock()
 	if err != nil {
@@ -364,18 +386,28 @@ func (s *Service) handlePool(ctx context.Context, at time.Time, id domain.PoolID
 	if cmd != nil {
 		cmdID = cmd.CommandID()
 	}
-	for attempt := 0; ; attempt++ {
+	refresh := func() (changed bool, err error) {
+		v := pe.state.Version + ae.state.Version
 		if err := s.refreshPool(ctx, id, pe); err != nil {
-			return Result{}, err
+			return false, err
 		}
 		if err := s.refreshAccount(ctx, acct, ae); err != nil {
-			return Result{}, err
+			return false, err
 		}
 		if se != nil {
+			v += se.state.Version
 			if err := s.refreshStock(ctx, stock, se); err != nil {
-				return Result{}, err
+				return false, err
 			}
+			v -= se.state.Version
 		}
+		return v != pe.state.Version+ae.state.Version, nil
+	}
+	// Decide on the cached state; the store's expected-version check catches
+	// a stale cache (another process wrote), and then the streams are re-read
+	// and the command decided again. A rejection is also re-checked against
+	// fresh state, since stale stock or quota could reject wrongly.
+	for attempt := 0; ; attempt++ {
 		if cmd != nil && pe.state.Exists() && pe.state.Account == cmd.Actor() { // R20
 			if v, dup := pe.state.Applied(cmdID); dup {
 				return Result{Pool: id, Version: eventstore.Version(v), Duplicate: true}, nil
@@ -397,10 +429,15 @@ func (s *Service) handlePool(ctx context.Context, at time.Time, id domain.PoolID
 		} else {
 			d, err = domain.Decide(w, cmd, env)
 		}
-		if err != nil {
-			return Result{}, err
-		}
-		if d.Empty() {
+		if err != nil || d.Empty() {
+			if changed, rerr := refresh(); rerr != nil {
+				return Result{}, rerr
+			} else if changed && attempt < s.retries {
+				continue
+			}
+			if err != nil {
+				return Result{}, err
+			}
 			return Result{Pool: id, Version: eventstore.Version(pe.state.Version)}, nil
 		}
 		if len(d.Stock) > 0 && se == nil {
@@ -408,6 +445,9 @@ func (s *Service) handlePool(ctx context.Context, at time.Time, id domain.PoolID
 		}
 		err = s.commit(ctx, d, stock, se, acct, ae, id, pe)
 		if errors.Is(err, eventstore.ErrConflict) {
+			if _, rerr := refresh(); rerr != nil {
+				return Result{}, rerr
+			}
 			if attempt < s.retries {
 				continue
 			}
@@ -437,54 +477,65 @@ func latest(t time.Time, others ...time.Time) time.Time {
 // quota or money. On success every entry has folded its events.
 func (s *Service) commit(ctx context.Context, d domain.Decision, stock string, se *stockEntry,
 	acct domain.AccountID, ae *accountEntry, id domain.PoolID, pe *poolEntry) error {
-	var undo []func() error
+	var first domain.Event
+	switch {
+	case len(d.Stock) > 0:
+		first = d.Stock[0]
+	case len(d.Account) > 0:
+		first = d.Account[0]
+	default:
+		first = d.Pool[0]
+	}
+	meta := metadata(first.EventMeta(), "")
+	tookStock, tookAccount := false, false
+	var rateBefore, rateAfter domain.Money
 	rollback := func(cause error) error {
-		for i := len(undo) - 1; i >= 0; i-- {
-			if err := undo[i](); err != nil {
-				// Not a conflict: the command must not be retried while
-				// what it took is still held.
-				return fmt.Errorf("respool: %v; and giving back what was taken failed: %w", cause, err)
-			}
+		var err error
+		if tookAccount {
+			err = s.compensate(ctx, ae.stream, func() error { return s.refreshAccount(ctx, acct, ae) },
+				func() uint64 { return ae.state.Version },
+				func() []domain.Event {
+					return domain.Compensate(d.Account, &domain.RateUndo{Current: ae.state.Rate, Before: rateBefore, After: rateAfter})
+				},
+				func(e domain.Event) { ae.state.Evolve(e) })
+		}
+		if err == nil && tookStock {
+			err = s.compensate(ctx, stock, func() error { return s.refreshStock(ctx, stock, se) },
+				func() uint64 { return se.state.Version },
+				func() []domain.Event { return domain.Compensate(d.Stock, nil) },
+				func(e domain.Event) { se.state.Evolve(e) })
+		}
+		if err != nil {
+			// Not a conflict: the command must not be retried while what
+			// it took is still held.
+			return fmt.Errorf("respool: %v; and giving back what was taken failed: %w", cause, err)
 		}
 		return cause
 	}
 	if len(d.Stock) > 0 {
-		if _, err := s.append(ctx, stock, se.state.Version, d.Stock, ""); err != nil {
+		if _, err := s.append(ctx, stock, se.state.Version, d.Stock, "", meta); err != nil {
 			return err
 		}
 		for _, e := range d.Stock {
 			se.state.Evolve(e)
 			se.last = e.EventMeta().At
 		}
-		undo = append(undo, func() error {
-			return s.compensate(ctx, stock, func() error { return s.refreshStock(ctx, stock, se) },
-				func() uint64 { return se.state.Version },
-				func() []domain.Event { return domain.Compensate(d.Stock, nil) },
-				func(e domain.Event) { se.state.Evolve(e) })
-		})
+		tookStock = true
 	}
 	if len(d.Account) > 0 {
-		before := ae.state.Rate
-		stream := domain.AccountStream(acct)
-		if _, err := s.append(ctx, stream, ae.state.Version, d.Account, ""); err != nil {
+		rateBefore = ae.state.Rate
+		if _, err := s.append(ctx, ae.stream, ae.state.Version, d.Account, "", meta); err != nil {
 			return rollback(err)
 		}
 		for _, e := range d.Account {
 			ae.state.Evolve(e)
 			ae.last = e.EventMeta().At
 		}
-		after := ae.state.Rate
-		undo = append(undo, func() error {
-			return s.compensate(ctx, stream, func() error { return s.refreshAccount(ctx, acct, ae) },
-				func() uint64 { return ae.state.Version },
-				func() []domain.Event {
-					return domain.Compensate(d.Account, &domain.RateUndo{Current: ae.state.Rate, Before: before, After: after})
-				},
-				func(e domain.Event) { ae.state.Evolve(e) })
-		})
+		rateAfter = ae.state.Rate
+		tookAccount = true
 	}
 	if len(d.Pool) > 0 {
-		if _, err := s.append(ctx, domain.PoolStream(id), pe.state.Version, d.Pool, ""); err != nil {
+		if _, err := s.append(ctx, pe.stream, pe.state.Version, d.Pool, "", meta); err != nil {
 			return rollback(err)
 		}
 		created := !pe.state.Exists()
@@ -515,7 +566,7 @@ func (s *Service) compensate(ctx context.Context, stream string, refresh func() 
 		if len(back) == 0 {
 			return nil
 		}
-		_, err := s.append(ctx, stream, version(), back, "undo")
+		_, err := s.append(ctx, stream, version(), back, "undo", metadata(back[0].EventMeta(), "undo"))
 		if err == nil {
 			for _, e := range back {
 				apply(e)
@@ -532,27 +583,56 @@ func (s *Service) compensate(ctx context.Context, stream string, refresh func() 
 // are derived from the stream, the command and the event's index, so a
 // retried append of the same decision carries the same ids (stores that
 // deduplicate by id, such as EventStoreDB, drop the repeat).
-func (s *Service) append(ctx context.Context, stream string, v uint64, events []domain.Event, tag string) (eventstore.AppendResult, error) {
-	recs := make([]eventstore.Event, len(events))
-	m := events[0].EventMeta()
-	meta := metadata(m, tag)
-	prefix := stream + "/" + string(m.Command) + "/"
-	if tag != "" {
-		prefix += tag + "/"
+func (s *Service) append(ctx context.Context, stream string, v uint64, events []domain.Event, tag string, meta []byte) (eventstore.AppendResult, error) {
+	// Stores copy the records, never keep the slice (eventstore.Store), so
+	// the slice is reused.
+	rp := recsPool.Get().(*[]eventstore.Event)
+	defer func() { clear(*rp); recsPool.Put(rp) }()
+	if cap(*rp) < len(events) {
+		*rp = make([]eventstore.Event, len(events))
 	}
+	recs := (*rp)[:len(events)]
+	cmd := events[0].EventMeta().Command
+	// All payloads share one buffer and all ids one string: two allocations
+	// per append rather than two per event. Offsets stay on the stack.
+	var endsArr [64]int
+	ends := endsArr[:0]
+	if 2*len(events) > len(endsArr) {
+		ends = make([]int, 0, 2*len(events))
+	}
+	var ids strings.Builder // its String does not copy
+	ids.Grow(len(events) * (len(stream) + len(cmd) + len(tag) + 8))
+	var num [20]byte
+	buf := make([]byte, 0, 160*len(events))
 	for i, e := range events {
-		typ, data, err := domain.Encode(e)
-		if err != nil {
+		var err error
+		if buf, err = domain.AppendEncode(buf, e); err != nil {
 			return eventstore.AppendResult{}, err
 		}
+		ids.WriteString(stream)
+		ids.WriteByte('/')
+		ids.WriteString(string(cmd))
+		ids.WriteByte('/')
+		if tag != "" {
+			ids.WriteString(tag)
+			ids.WriteByte('/')
+		}
+		ids.Write(strconv.AppendUint(num[:0], v+uint64(i)+1, 10))
+		ends = append(ends, len(buf), ids.Len())
+	}
+	all := ids.String()
+	start, idStart := 0, 0
+	for i, e := range events {
 		recs[i] = eventstore.Event{
-			ID: prefix + strconv.FormatUint(v+uint64(i)+1, 10), Type: typ, Data: data,
+			ID: all[idStart:ends[2*i+1]], Type: e.EventType(), Data: buf[start:ends[2*i]:ends[2*i]],
 			Metadata: meta, Time: e.EventMeta().At,
 		}
+		start, idStart = ends[2*i], ends[2*i+1]
 	}
-	expected := eventstore.ExpectVersion(eventstore.Version(v))
-	return s.store.Append(ctx, stream, expected, recs...)
+	return s.store.Append(ctx, stream, eventstore.ExpectVersion(eventstore.Version(v)), recs...)
 }
+
+var recsPool = sync.Pool{New: func() any { return new([]eventstore.Event) }}
 
 // metadata is the JSON metadata kept beside each event: the account, the
 // command, and what caused it (the command itself, or "undo" for a
@@ -590,7 +670,7 @@ func (s *Service) handleAccount(ctx context.Context, at time.Time, c domain.Cmd,
 			ae.mu.Unlock()
 			return Result{}, err
 		}
-		_, err = s.append(ctx, domain.AccountStream(c.Account), ae.state.Version, d.Account, "")
+		_, err = s.append(ctx, ae.stream, ae.state.Version, d.Account, "", metadata(d.Account[0].EventMeta(), ""))
 		if errors.Is(err, eventstore.ErrConflict) && attempt < s.retries {
 			continue
 		}

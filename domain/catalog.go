@@ -66,6 +66,7 @@ func (f Flavor) StockIn(region string) (int, bool) {
 type RateCard struct {
 	currency string
 	flavors  map[FlavorID]Flavor
+	prices   map[FlavorID]Prices // captured once: a create copies them
 	ids      []FlavorID
 }
 
@@ -76,7 +77,7 @@ func NewRateCard(currency string, flavors ...Flavor) (*RateCard, error) {
 	if currency == "" {
 		return nil, fmt.Errorf("rate card: currency is empty")
 	}
-	rc := &RateCard{currency: currency, flavors: make(map[FlavorID]Flavor, len(flavors))}
+	rc := &RateCard{currency: currency, flavors: make(map[FlavorID]Flavor, len(flavors)), prices: make(map[FlavorID]Prices, len(flavors))}
 	for _, f := range flavors {
 		switch {
 		case f.ID == "":
@@ -106,6 +107,7 @@ func NewRateCard(currency string, flavors ...Flavor) (*RateCard, error) {
 			f.Stock = s
 		}
 		rc.flavors[f.ID] = f
+		rc.prices[f.ID] = Prices{Currency: currency, Hourly: f.Hourly, Monthly: f.Monthly, Yearly: f.YearlyPrice()}
 		rc.ids = append(rc.ids, f.ID)
 	}
 	sort.Slice(rc.ids, func(i, j int) bool { return rc.ids[i] < rc.ids[j] })
@@ -141,6 +143,9 @@ type Prices struct {
 
 // PricesOf captures f's prices in the card's currency.
 func (rc *RateCard) PricesOf(f Flavor) Prices {
+	if p, ok := rc.prices[f.ID]; ok {
+		return p
+	}
 	return Prices{Currency: rc.currency, Hourly: f.Hourly, Monthly: f.Monthly, Yearly: f.YearlyPrice()}
 }
 

@@ -1,11 +1,12 @@
 package domain
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
+	"strconv"
 	"time"
+	"unicode/utf8"
 )
 
 // CodecVersion is the version of the JSON payloads this codec writes. Decode
@@ -17,230 +18,254 @@ const CodecVersion = 1
 // this codec wrote.
 var ErrDecode = errors.New("domain: cannot decode event")
 
-// wire is the JSON form of every event: the common fields, then the fields of
-// each type (omitted when empty). Field names are part of the stored format:
-// never rename one; the golden files in testdata/ fail if one drifts.
-type wire struct {
-	V       int       `json:"v"`
-	Pool    PoolID    `json:"pool,omitempty"`
-	Account AccountID `json:"account"`
-	At      time.Time `json:"at"`
-	Command CommandID `json:"command"`
-
-	Name        string           `json:"name,omitempty"`
-	Description string           `json:"description,omitempty"`
-	Type        PoolType         `json:"type,omitempty"`
-	Billing     Billing          `json:"billing,omitempty"`
-	Flavor      FlavorID         `json:"flavor,omitempty"`
-	Kind        Kind             `json:"kind,omitempty"`
-	Region      string           `json:"region,omitempty"`
-	AZ          string           `json:"az,omitempty"`
-	Network     *Network         `json:"network,omitempty"`
-	Prices      *wirePx          `json:"prices,omitempty"`
-	Nodes       int              `json:"nodes,omitempty"`
-	Term        *wireTerm        `json:"term,omitempty"`
-	Charge      *Money           `json:"charge,omitempty"`
-	ListPrice   *Money           `json:"list_price,omitempty"`
-	AutoRenew   bool             `json:"auto_renew,omitempty"`
-	Node        NodeID           `json:"node,omitempty"`
-	Automatic   bool             `json:"automatic,omitempty"`
-	Months      int              `json:"months,omitempty"`
-	Reason      string           `json:"reason,omitempty"`
-	On          bool             `json:"on,omitempty"`
-	From        Status           `json:"from,omitempty"`
-	To          Status           `json:"to,omitempty"`
-	Quota       map[FlavorID]int `json:"quota,omitempty"`
-	Limited     bool             `json:"limited,omitempty"`
-	Balance     *Money           `json:"balance,omitempty"`
-	Amount      *Money           `json:"amount,omitempty"`
-	Rate        *Money           `json:"rate,omitempty"`
-}
-
-type wirePx struct {
-	Currency string `json:"currency"`
-	Hourly   Money  `json:"hourly"`
-	Monthly  Money  `json:"monthly"`
-	Yearly   Money  `json:"yearly"`
-}
-
-type wireTerm struct {
-	Start  time.Time `json:"start"`
-	End    time.Time `json:"end"`
-	Months int       `json:"months"`
-}
-
-func mp(m Money) *Money { return &m }
-
-func termOf(t Term) *wireTerm {
-	if t.Start.IsZero() && t.End.IsZero() {
-		return nil
-	}
-	return &wireTerm{Start: t.Start.UTC(), End: t.End.UTC(), Months: t.Months}
-}
+// The stored format, one JSON object per event: "v" (CodecVersion), "pool"
+// (omitted for account events without a pool), "account", "at" (RFC 3339,
+// UTC), "command", then the event's own fields in a fixed order, each
+// omitted when empty. Money is a decimal string. The golden files in
+// testdata/events pin every type; never rename or reorder a field.
+//
+// The codec is written by hand, without reflection, because it sits on both
+// hot paths (appending through Service, rebuilding state). It writes exactly
+// what encoding/json writes for the same fields (HTML-safe escaping, sorted
+// map keys), which a differential test and fuzz target check against the
+// reflection-based codec kept in codec_ref_test.go.
 
 // Encode returns the event's stable type name and its JSON payload.
 func Encode(e Event) (string, []byte, error) {
-	m := e.EventMeta()
-	w := wire{V: CodecVersion, Pool: m.Pool, Account: m.Account, At: m.At.UTC(), Command: m.Command}
-	switch e := e.(type) {
-	case *Created:
-		w.Name, w.Description, w.Type, w.Billing = e.Name, e.Description, e.Type, e.Billing
-		w.Flavor, w.Kind, w.Region, w.AZ, w.Network = e.Flavor, e.Kind, e.Region, e.AZ, e.Network
-		w.Prices = &wirePx{e.Prices.Currency, e.Prices.Hourly, e.Prices.Monthly, e.Prices.Yearly}
-		w.Nodes, w.AutoRenew = e.Nodes, e.AutoRenew
-		if e.Billing == Prepaid {
-			w.Term, w.Charge, w.ListPrice = termOf(e.Term), mp(e.Charge), mp(e.ListPrice)
-		}
-	case *NodeAdded:
-		w.Node, w.AZ = e.Node, e.AZ
-	case *NodeRemoved:
-		w.Node = e.Node
-	case *Renewed:
-		w.Term, w.Charge, w.ListPrice, w.Automatic = termOf(e.Term), mp(e.Charge), mp(e.ListPrice), e.Automatic
-	case *RenewalFailed:
-		w.Months, w.Charge, w.Reason = e.Months, mp(e.Charge), string(e.Reason)
-	case *AutoRenewalChanged:
-		w.On, w.Months = e.On, e.Months
-	case *StatusChanged:
-		w.From, w.To, w.Reason = e.From, e.To, e.Reason
-	case *Deleted:
-		w.Reason = e.Reason
-	case *AccountOpened:
-		w.Quota, w.Limited = e.Quota, e.Limited
-		if e.Limited {
-			w.Balance = mp(e.Balance)
-		}
-	case *QuotaUsed:
-		w.Flavor, w.Nodes = e.Flavor, e.Nodes
-	case *QuotaFreed:
-		w.Flavor, w.Nodes = e.Flavor, e.Nodes
-	case *Charged:
-		w.Amount = mp(e.Amount)
-	case *Refunded:
-		w.Amount = mp(e.Amount)
-	case *ToppedUp:
-		w.Amount = mp(e.Amount)
-	case *RateChanged:
-		w.Rate = mp(e.Rate)
-	case *ArrearsStarted, *ArrearsCleared:
-	case *StockTaken:
-		w.Flavor, w.Region, w.Nodes = e.Flavor, e.Region, e.Nodes
-	case *StockReturned:
-		w.Flavor, w.Region, w.Nodes = e.Flavor, e.Region, e.Nodes
-	default:
-		return "", nil, fmt.Errorf("domain: cannot encode %T: not an event of this package", e)
-	}
-	b, err := json.Marshal(&w)
+	b, err := AppendEncode(make([]byte, 0, 192), e)
 	if err != nil {
-		return "", nil, fmt.Errorf("domain: encode %s: %w", e.EventType(), err)
+		return "", nil, err
 	}
 	return e.EventType(), b, nil
 }
 
-func decodeErr(typ, format string, args ...any) error {
-	return fmt.Errorf("%w %q: %s", ErrDecode, typ, fmt.Sprintf(format, args...))
-}
-
-func moneyOr(m *Money) Money {
-	if m == nil {
-		return Zero
+// AppendEncode appends the event's JSON payload to b. Service encodes all
+// the events of one append into one buffer this way.
+func AppendEncode(b []byte, e Event) ([]byte, error) {
+	m := e.EventMeta()
+	b = append(b, `{"v":1`...)
+	if m.Pool != "" {
+		b = appendKeyStr(b, "pool", string(m.Pool))
 	}
-	return *m
-}
-
-func termFrom(t *wireTerm) Term {
-	if t == nil {
-		return Term{}
-	}
-	return Term{Start: t.Start, End: t.End, Months: t.Months}
-}
-
-// Decode reads an event written by Encode. Any other input, including
-// truncated or foreign JSON, an unknown type name or a payload of another
-// version, is an error wrapping ErrDecode; it never panics.
-func Decode(typ string, data []byte) (Event, error) {
-	var w wire
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&w); err != nil {
-		return nil, decodeErr(typ, "%v", err)
-	}
-	if dec.More() {
-		return nil, decodeErr(typ, "trailing data after the payload")
-	}
-	if w.V != CodecVersion {
-		return nil, decodeErr(typ, "payload version %d, this codec reads %d", w.V, CodecVersion)
-	}
-	if w.Account == "" || w.Command == "" || w.At.IsZero() {
-		return nil, decodeErr(typ, "account, command and at are required")
-	}
-	m := Meta{Pool: w.Pool, Account: w.Account, At: w.At, Command: w.Command}
-	needPool := func() error {
-		if w.Pool == "" {
-			return decodeErr(typ, "pool is required")
+	b = append(b, `,"account":`...)
+	b = appendStr(b, string(m.Account))
+	b = append(b, `,"at":"`...)
+	b = m.At.UTC().AppendFormat(b, time.RFC3339Nano)
+	b = append(b, `","command":`...)
+	b = appendStr(b, string(m.Command))
+	switch e := e.(type) {
+	case *Created:
+		b = appendKeyStr(b, "name", e.Name)
+		b = appendKeyStr(b, "description", e.Description)
+		b = appendKeyStr(b, "type", string(e.Type))
+		b = appendKeyStr(b, "billing", string(e.Billing))
+		b = appendKeyStr(b, "flavor", string(e.Flavor))
+		b = appendKeyStr(b, "kind", string(e.Kind))
+		b = appendKeyStr(b, "region", e.Region)
+		b = appendKeyStr(b, "az", e.AZ)
+		if n := e.Network; n != nil {
+			b = append(b, `,"network":{"vpc":`...)
+			b = appendStr(b, n.VPC)
+			b = append(b, `,"subnet":`...)
+			b = appendStr(b, n.Subnet)
+			b = append(b, `,"security_group":`...)
+			b = appendStr(b, n.SecurityGroup)
+			b = append(b, '}')
 		}
-		return nil
-	}
-	var e Event
-	switch typ {
-	case TypeCreated:
-		c := &Created{Meta: m, Name: w.Name, Description: w.Description, Type: w.Type, Billing: w.Billing,
-			Flavor: w.Flavor, Kind: w.Kind, Region: w.Region, AZ: w.AZ, Network: w.Network, Nodes: w.Nodes,
-			Term: termFrom(w.Term), Charge: moneyOr(w.Charge), ListPrice: moneyOr(w.ListPrice), AutoRenew: w.AutoRenew}
-		if w.Prices == nil {
-			return nil, decodeErr(typ, "prices are required")
+		b = append(b, `,"prices":{"currency":`...)
+		b = appendStr(b, e.Prices.Currency)
+		b = appendKeyMoney(b, "hourly", e.Prices.Hourly)
+		b = appendKeyMoney(b, "monthly", e.Prices.Monthly)
+		b = appendKeyMoney(b, "yearly", e.Prices.Yearly)
+		b = append(b, '}')
+		b = appendKeyInt(b, "nodes", e.Nodes)
+		if e.Billing == Prepaid {
+			b = appendTerm(b, e.Term)
+			b = appendKeyMoney(b, "charge", e.Charge)
+			b = appendKeyMoney(b, "list_price", e.ListPrice)
 		}
-		c.Prices = Prices{w.Prices.Currency, w.Prices.Hourly, w.Prices.Monthly, w.Prices.Yearly}
-		if c.Type != Training && c.Type != Deployment || c.Billing != PayPerUse && c.Billing != Prepaid {
-			return nil, decodeErr(typ, "type %q or billing %q is not known", c.Type, c.Billing)
+		b = appendKeyBool(b, "auto_renew", e.AutoRenew)
+	case *NodeAdded:
+		b = appendKeyStr(b, "az", e.AZ)
+		b = appendKeyStr(b, "node", string(e.Node))
+	case *NodeRemoved:
+		b = appendKeyStr(b, "node", string(e.Node))
+	case *Renewed:
+		b = appendTerm(b, e.Term)
+		b = appendKeyMoney(b, "charge", e.Charge)
+		b = appendKeyMoney(b, "list_price", e.ListPrice)
+		b = appendKeyBool(b, "automatic", e.Automatic)
+	case *RenewalFailed:
+		b = appendKeyMoney(b, "charge", e.Charge)
+		b = appendKeyInt(b, "months", e.Months)
+		b = appendKeyStr(b, "reason", string(e.Reason))
+	case *AutoRenewalChanged:
+		b = appendKeyInt(b, "months", e.Months)
+		b = appendKeyBool(b, "on", e.On)
+	case *StatusChanged:
+		b = appendKeyStr(b, "reason", e.Reason)
+		b = appendKeyStr(b, "from", string(e.From))
+		b = appendKeyStr(b, "to", string(e.To))
+	case *Deleted:
+		b = appendKeyStr(b, "reason", e.Reason)
+	case *AccountOpened:
+		if len(e.Quota) > 0 {
+			keys := make([]string, 0, len(e.Quota))
+			for k := range e.Quota {
+				keys = append(keys, string(k))
+			}
+			sort.Strings(keys)
+			b = append(b, `,"quota":{`...)
+			for i, k := range keys {
+				if i > 0 {
+					b = append(b, ',')
+				}
+				b = appendStr(b, k)
+				b = append(b, ':')
+				b = strconv.AppendInt(b, int64(e.Quota[FlavorID(k)]), 10)
+			}
+			b = append(b, '}')
 		}
-		e = c
-	case TypeNodeAdded:
-		e = &NodeAdded{Meta: m, Node: w.Node, AZ: w.AZ}
-	case TypeNodeRemoved:
-		e = &NodeRemoved{Meta: m, Node: w.Node}
-	case TypeRenewed:
-		e = &Renewed{Meta: m, Term: termFrom(w.Term), Charge: moneyOr(w.Charge), ListPrice: moneyOr(w.ListPrice), Automatic: w.Automatic}
-	case TypeRenewalFailed:
-		e = &RenewalFailed{Meta: m, Months: w.Months, Charge: moneyOr(w.Charge), Reason: Code(w.Reason)}
-	case TypeAutoRenewalChanged:
-		e = &AutoRenewalChanged{Meta: m, On: w.On, Months: w.Months}
-	case TypeStatusChanged:
-		e = &StatusChanged{Meta: m, From: w.From, To: w.To, Reason: w.Reason}
-	case TypeDeleted:
-		e = &Deleted{Meta: m, Reason: w.Reason}
-	case TypeAccountOpened:
-		e = &AccountOpened{Meta: m, Quota: w.Quota, Limited: w.Limited, Balance: moneyOr(w.Balance)}
-	case TypeQuotaUsed:
-		e = &QuotaUsed{Meta: m, Flavor: w.Flavor, Nodes: w.Nodes}
-	case TypeQuotaFreed:
-		e = &QuotaFreed{Meta: m, Flavor: w.Flavor, Nodes: w.Nodes}
-	case TypeCharged:
-		e = &Charged{Meta: m, Amount: moneyOr(w.Amount)}
-	case TypeRefunded:
-		e = &Refunded{Meta: m, Amount: moneyOr(w.Amount)}
-	case TypeToppedUp:
-		e = &ToppedUp{Meta: m, Amount: moneyOr(w.Amount)}
-	case TypeRateChanged:
-		e = &RateChanged{Meta: m, Rate: moneyOr(w.Rate)}
-	case TypeArrearsStarted:
-		e = &ArrearsStarted{Meta: m}
-	case TypeArrearsCleared:
-		e = &ArrearsCleared{Meta: m}
-	case TypeStockTaken:
-		e = &StockTaken{Meta: m, Flavor: w.Flavor, Region: w.Region, Nodes: w.Nodes}
-	case TypeStockReturned:
-		e = &StockReturned{Meta: m, Flavor: w.Flavor, Region: w.Region, Nodes: w.Nodes}
+		b = appendKeyBool(b, "limited", e.Limited)
+		if e.Limited {
+			b = appendKeyMoney(b, "balance", e.Balance)
+		}
+	case *QuotaUsed:
+		b = appendKeyStr(b, "flavor", string(e.Flavor))
+		b = appendKeyInt(b, "nodes", e.Nodes)
+	case *QuotaFreed:
+		b = appendKeyStr(b, "flavor", string(e.Flavor))
+		b = appendKeyInt(b, "nodes", e.Nodes)
+	case *Charged:
+		b = appendKeyMoney(b, "amount", e.Amount)
+	case *Refunded:
+		b = appendKeyMoney(b, "amount", e.Amount)
+	case *ToppedUp:
+		b = appendKeyMoney(b, "amount", e.Amount)
+	case *RateChanged:
+		b = appendKeyMoney(b, "rate", e.Rate)
+	case *ArrearsStarted, *ArrearsCleared:
+	case *StockTaken:
+		b = appendKeyStr(b, "flavor", string(e.Flavor))
+		b = appendKeyStr(b, "region", e.Region)
+		b = appendKeyInt(b, "nodes", e.Nodes)
+	case *StockReturned:
+		b = appendKeyStr(b, "flavor", string(e.Flavor))
+		b = appendKeyStr(b, "region", e.Region)
+		b = appendKeyInt(b, "nodes", e.Nodes)
 	default:
-		return nil, decodeErr(typ, "unknown event type")
+		return b, fmt.Errorf("domain: cannot encode %T: not an event of this package", e)
 	}
-	if len(typ) > 5 && typ[:5] == "pool." {
-		if err := needPool(); err != nil {
-			return nil, err
+	return append(b, '}'), nil
+}
+
+func appendTerm(b []byte, t Term) []byte {
+	if t.Start.IsZero() && t.End.IsZero() {
+		return b
+	}
+	b = append(b, `,"term":{"start":"`...)
+	b = t.Start.UTC().AppendFormat(b, time.RFC3339Nano)
+	b = append(b, `","end":"`...)
+	b = t.End.UTC().AppendFormat(b, time.RFC3339Nano)
+	b = append(b, `","months":`...)
+	b = strconv.AppendInt(b, int64(t.Months), 10)
+	return append(b, '}')
+}
+
+func appendKeyStr(b []byte, key, v string) []byte {
+	if v == "" {
+		return b
+	}
+	b = append(b, ',', '"')
+	b = append(b, key...)
+	b = append(b, '"', ':')
+	return appendStr(b, v)
+}
+
+func appendKeyInt(b []byte, key string, v int) []byte {
+	if v == 0 {
+		return b
+	}
+	b = append(b, ',', '"')
+	b = append(b, key...)
+	b = append(b, '"', ':')
+	return strconv.AppendInt(b, int64(v), 10)
+}
+
+func appendKeyBool(b []byte, key string, v bool) []byte {
+	if !v {
+		return b
+	}
+	b = append(b, ',', '"')
+	b = append(b, key...)
+	return append(b, `":true`...)
+}
+
+func appendKeyMoney(b []byte, key string, m Money) []byte {
+	b = append(b, ',', '"')
+	b = append(b, key...)
+	b = append(b, '"', ':', '"')
+	if m.s != "" {
+		b = append(b, m.s...)
+	} else {
+		b = append(b, m.d.String()...)
+	}
+	return append(b, '"')
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendStr appends s as a JSON string exactly as encoding/json does:
+// HTML-safe (<, >, & escaped), invalid UTF-8 replaced by U+FFFD, U+2028 and
+// U+2029 escaped.
+func appendStr(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+			}
+			i++
+			start = i
+			continue
 		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
 	}
-	if w.Nodes < 0 {
-		return nil, decodeErr(typ, "negative node count %d", w.Nodes)
-	}
-	return e, nil
+	b = append(b, s[start:]...)
+	return append(b, '"')
 }

@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"strings"
 	"time"
 	"unicode/utf8"
 )
@@ -111,25 +112,45 @@ func nodeAZ(az string, seq int) string {
 	return [3]string{AZ1, AZ2, AZ3}[(seq-1)%3]
 }
 
-// addNodes returns n NodeAdded events after the pool's seq nodes.
+// addNodes returns n NodeAdded events after the pool's seq nodes. The events
+// share one allocation and their ids one string.
 func addNodes(out []Event, m Meta, az string, seq, n int) []Event {
 	nodes := make([]NodeAdded, n)
+	var names strings.Builder // its String does not copy
+	names.Grow(n * 7)
+	var buf [24]byte
+	ends := make([]int, 0, 64)[:0]
+	for i := 0; i < n; i++ {
+		names.Write(appendNodeName(buf[:0], seq+i+1))
+		if len(ends) < cap(ends) {
+			ends = append(ends, names.Len())
+		}
+	}
+	all := names.String()
+	start := 0
 	for i := range nodes {
 		s := seq + i + 1
-		nodes[i] = NodeAdded{Meta: m, Node: NodeName(s), AZ: nodeAZ(az, s)}
+		var name string
+		if i < len(ends) {
+			name, start = all[start:ends[i]], ends[i]
+		} else {
+			name = string(appendNodeName(buf[:0], s))
+		}
+		nodes[i] = NodeAdded{Meta: m, Node: NodeID(name), AZ: nodeAZ(az, s)}
 		out = append(out, &nodes[i])
 	}
 	return out
 }
 
 // rateChange returns the account's RateChanged for a change of its burn
-// rate by +up -down, or nil when the balance is unlimited (nothing to settle
-// against) or the rate does not change.
-func rateChange(a *Account, m Meta, up, down Money) []Event {
-	if a == nil || !a.Limited || (up.IsZero() && down.IsZero()) {
+// rate by +hourly x up nodes and -hourly x down nodes, or nil when the
+// balance is unlimited (nothing to settle against) or the rate does not
+// change.
+func rateChange(a *Account, m Meta, hourly Money, up, down int) []Event {
+	if a == nil || !a.Limited || up == down || hourly.IsZero() {
 		return nil
 	}
-	r := a.Rate.Add(up).SubFloor(down)
+	r := a.Rate.Add(hourly.Mul(int64(up))).SubFloor(hourly.Mul(int64(down)))
 	return []Event{&RateChanged{Meta: m, Rate: r}}
 }
 
@@ -230,14 +251,21 @@ func decideCreate(w World, c CreatePool, env Env) (Decision, error) {
 	d := Decision{Pool: make([]Event, 0, 1+c.Nodes)}
 	d.Pool = append(d.Pool, created)
 	d.Pool = addNodes(d.Pool, m, created.AZ, 0, c.Nodes)
-	d.Stock = []Event{&StockTaken{Meta: m, Flavor: c.Flavor, Region: c.Region, Nodes: c.Nodes}}
-	d.Account = []Event{&QuotaUsed{Meta: m, Flavor: c.Flavor, Nodes: c.Nodes}}
+	// The reservations of a create come in one allocation.
+	r := &struct {
+		taken StockTaken
+		used  QuotaUsed
+		stock [1]Event
+		acct  [2]Event
+	}{taken: StockTaken{Meta: m, Flavor: c.Flavor, Region: c.Region, Nodes: c.Nodes}, used: QuotaUsed{Meta: m, Flavor: c.Flavor, Nodes: c.Nodes}}
+	r.stock[0], r.acct[0] = &r.taken, &r.used
+	d.Stock, d.Account = r.stock[:], r.acct[:1]
 	if c.Billing == Prepaid {
 		if w.Account != nil && w.Account.Limited {
 			d.Account = append(d.Account, &Charged{Meta: m, Amount: charge})
 		}
 	} else {
-		d.Account = append(d.Account, rateChange(w.Account, m, prices.Hourly.Mul(int64(c.Nodes)), Zero)...)
+		d.Account = append(d.Account, rateChange(w.Account, m, prices.Hourly, c.Nodes, 0)...)
 	}
 	return d, nil
 }
@@ -293,7 +321,7 @@ func decideScaleOut(w World, c ScaleOut, env Env) (Decision, error) {
 		Stock:   []Event{&StockTaken{Meta: m, Flavor: p.Flavor, Region: p.Region, Nodes: c.Nodes}},
 		Account: []Event{&QuotaUsed{Meta: m, Flavor: p.Flavor, Nodes: c.Nodes}},
 	}
-	d.Account = append(d.Account, rateChange(w.Account, m, p.Prices.Hourly.Mul(int64(c.Nodes)), Zero)...)
+	d.Account = append(d.Account, rateChange(w.Account, m, p.Prices.Hourly, c.Nodes, 0)...)
 	return d, nil
 }
 
@@ -329,7 +357,7 @@ func decideScaleIn(w World, c ScaleIn, env Env) (Decision, error) {
 	n := len(c.Nodes)
 	d.Stock = []Event{&StockReturned{Meta: m, Flavor: p.Flavor, Region: p.Region, Nodes: n}}
 	d.Account = []Event{&QuotaFreed{Meta: m, Flavor: p.Flavor, Nodes: n}}
-	d.Account = append(d.Account, rateChange(w.Account, m, Zero, p.Prices.Hourly.Mul(int64(n)))...)
+	d.Account = append(d.Account, rateChange(w.Account, m, p.Prices.Hourly, 0, n)...)
 	return d, nil
 }
 
@@ -342,7 +370,7 @@ func release(d *Decision, w World, m Meta) {
 		d.Stock = append(d.Stock, &StockReturned{Meta: m, Flavor: p.Flavor, Region: p.Region, Nodes: n})
 		d.Account = append(d.Account, &QuotaFreed{Meta: m, Flavor: p.Flavor, Nodes: n})
 	}
-	d.Account = append(d.Account, rateChange(w.Account, m, Zero, p.HourlyRate())...)
+	d.Account = append(d.Account, rateChange(w.Account, m, p.Prices.Hourly, 0, p.accruingNodes())...)
 }
 
 func decideDelete(w World, c DeletePool, env Env) (Decision, error) {

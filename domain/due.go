@@ -60,7 +60,7 @@ func DecideDue(w World, kind DueKind, id CommandID, env Env) (Decision, error) {
 		return Decision{Pool: []Event{&StatusChanged{Meta: m, From: p.Status(), To: StatusExpired, Reason: ReasonExpired}}}, nil
 	case DueRetention: // R26, R27: frozen, and no longer accruing
 		d := Decision{Pool: []Event{&StatusChanged{Meta: m, From: p.Status(), To: StatusFrozen, Reason: ReasonRetention}}}
-		d.Account = rateChange(w.Account, m, Zero, p.HourlyRate())
+		d.Account = rateChange(w.Account, m, p.Prices.Hourly, 0, p.accruingNodes())
 		return d, nil
 	case DueDeletion: // R26: deleted by the system; nodes and stock return
 		d := Decision{Pool: []Event{&Deleted{Meta: m, Reason: ReasonRetentionUp}}}
@@ -103,7 +103,7 @@ func DecideArrearsPaid(w World, id CommandID, env Env) Decision {
 	m := meta(p.ID, p.Account, env.At, id)
 	d := Decision{Pool: []Event{&StatusChanged{Meta: m, From: p.Status(), To: p.statusAfterRevival(), Reason: ReasonArrearsPaid}}}
 	if p.Phase == PhaseRetention {
-		d.Account = rateChange(w.Account, m, p.Prices.Hourly.Mul(int64(len(p.Nodes))), Zero)
+		d.Account = rateChange(w.Account, m, p.Prices.Hourly, len(p.Nodes), 0)
 	}
 	return d
 }

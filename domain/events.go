@@ -1,7 +1,7 @@
 package domain
 
 import (
-	"fmt"
+	"strconv"
 	"time"
 )
 
@@ -305,4 +305,18 @@ func StockStream(f FlavorID, region string) string { return "stock-" + string(f)
 
 // NodeName is the id of the seq-th node of a pool (from 1): n-0001. Ids are
 // never reused within a pool.
-func NodeName(seq int) NodeID { return NodeID(fmt.Sprintf("n-%04d", seq)) }
+func NodeName(seq int) NodeID { return NodeID(appendNodeName(nil, seq)) }
+
+func appendNodeName(b []byte, seq int) []byte {
+	b = append(b, 'n', '-')
+	if seq < 1000 {
+		b = append(b, '0')
+	}
+	if seq < 100 {
+		b = append(b, '0')
+	}
+	if seq < 10 {
+		b = append(b, '0')
+	}
+	return strconv.AppendInt(b, int64(seq), 10)
+}

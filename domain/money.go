@@ -10,7 +10,10 @@ import (
 // Money is a non-negative amount in a rate card's currency, exact (decimal,
 // never binary floating point: R31). The zero value is zero. Compare with
 // Cmp or Equal, never ==.
-type Money struct{ d decimal.Decimal }
+type Money struct {
+	d decimal.Decimal
+	s string // the decimal's text, kept for amounts parsed once and written often (prices)
+}
 
 // ErrNegativeMoney is returned when an amount would be negative (R31).
 var ErrNegativeMoney = errors.New("money: amount is negative")
@@ -34,7 +37,9 @@ func ParseMoney(s string) (Money, error) {
 	if err != nil {
 		return Money{}, fmt.Errorf("money: %q is not a decimal amount", s)
 	}
-	return MoneyFromDecimal(d)
+	m, err := MoneyFromDecimal(d)
+	m.s = d.String()
+	return m, err
 }
 
 // MustMoney is ParseMoney for constants in code and tests; it panics on a bad
@@ -105,13 +110,18 @@ func (m Money) Round(places int32, mode Rounding) Money {
 }
 
 // String is the amount in plain decimal notation ("12.5", "0").
-func (m Money) String() string { return m.d.String() }
+func (m Money) String() string {
+	if m.s != "" {
+		return m.s
+	}
+	return m.d.String()
+}
 
 // StringFixed is the amount with exactly places decimals ("12.50").
 func (m Money) StringFixed(places int32) string { return m.d.StringFixed(places) }
 
 // MarshalText encodes the amount as its decimal string.
-func (m Money) MarshalText() ([]byte, error) { return []byte(m.d.String()), nil }
+func (m Money) MarshalText() ([]byte, error) { return []byte(m.String()), nil }
 
 // UnmarshalText decodes a decimal string, rejecting negative amounts.
 func (m *Money) UnmarshalText(b []byte) error {

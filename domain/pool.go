@@ -85,6 +85,14 @@ func (p *Pool) Accruing() bool {
 	return p.Billing == PayPerUse && (p.Phase == PhaseActive || p.Phase == PhaseGrace)
 }
 
+// accruingNodes is the number of nodes accruing now.
+func (p *Pool) accruingNodes() int {
+	if !p.Accruing() {
+		return 0
+	}
+	return len(p.Nodes)
+}
+
 // HourlyRate is what the pool accrues per hour now (zero if not accruing).
 func (p *Pool) HourlyRate() Money {
 	if !p.Accruing() {

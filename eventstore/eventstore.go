@@ -86,15 +86,22 @@ type Store interface {
 	// Append adds events to the end of stream, atomically: either all of them
 	// become visible, in order, with consecutive versions and positions, or
 	// none does. If the stream's version does not match expected, Append
-	// changes nothing and returns an error matching [ErrConflict]. Appending
-	// no events checks expected and returns the current version. An empty
-	// stream name is [ErrInvalid].
+	// changes nothing and returns an error matching [ErrConflict] (a
+	// [*ConflictError]). Appending no events checks expected and returns the
+	// stream's current version and the position of its last event (0 and 0
+	// for a stream that does not exist); it creates nothing. An empty stream
+	// name or an event with an empty Type is [ErrInvalid], and nothing is
+	// appended.
+	//
+	// Append does not keep the events slice after it returns (callers may
+	// reuse it); it may keep each event's Data and Metadata, which callers
+	// must not modify afterwards.
 	Append(ctx context.Context, stream string, expected Expected, events ...Event) (AppendResult, error)
 
 	// ReadStream yields the events of stream whose version is greater than
 	// after, in version order. A stream that does not exist yields nothing
-	// (and no error). Iteration stops at the first error, which is yielded
-	// with a zero Record.
+	// (and no error); an empty stream name is [ErrInvalid]. Iteration stops
+	// at the first error, which is yielded with a zero Record.
 	ReadStream(ctx context.Context, stream string, after Version) iter.Seq2[Record, error]
 
 	// ReadAll yields the events of the global log whose position is greater
@@ -113,14 +120,14 @@ type Store interface {
 	Subscribe(ctx context.Context, after Position) iter.Seq2[Record, error]
 
 	// StreamVersion returns the current version of stream (0 if it does not
-	// exist).
+	// exist). An empty stream name is [ErrInvalid].
 	StreamVersion(ctx context.Context, stream string) (Version, error)
 
 	// Head returns the position of the last visible event (0 if none).
 	Head(ctx context.Context) (Position, error)
 
-	// Close releases the store's resources. Calls after Close fail with
-	// [ErrClosed]; running subscriptions end with it.
+	// Close releases the store's resources. Calls after Close, a second Close
+	// included, fail with [ErrClosed]; running subscriptions end with it.
 	Close() error
 }
 

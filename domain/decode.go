@@ -1,0 +1,705 @@
+package domain
+
+import (
+	"fmt"
+	"strconv"
+	"time"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// Decoder decodes events and reuses the strings that repeat from one event
+// to the next (pool, account, command, flavor, region, ...), so that
+// rebuilding a stream allocates little: about two allocations per NodeAdded.
+// The zero value is ready to use. A Decoder is not safe for concurrent use;
+// use one per goroutine.
+type Decoder struct {
+	last [internSlots][internWays]string
+	next [internSlots]uint8
+	// The two most common events come from slabs: one allocation per
+	// slabSize events. An event keeps its slab alive, nothing more.
+	added   []NodeAdded
+	removed []NodeRemoved
+}
+
+const slabSize = 64
+
+// internWays is how many recent values each field remembers: enough for
+// values that take turns, such as the AZs of a "random" pool.
+const internWays = 4
+
+// Decode reads an event written by Encode. Any other input, including
+// truncated or foreign JSON, an unknown type name, an unknown field or a
+// payload of another version, is an error wrapping ErrDecode; it never
+// panics.
+func Decode(typ string, data []byte) (Event, error) {
+	var d Decoder
+	return d.Decode(typ, data)
+}
+
+const (
+	slotPool = iota
+	slotAccount
+	slotCommand
+	slotType
+	slotBilling
+	slotFlavor
+	slotKind
+	slotRegion
+	slotAZ
+	slotReason
+	slotFrom
+	slotTo
+	slotCurrency
+	internSlots
+)
+
+func (d *Decoder) intern(slot int, b []byte) string {
+	ways := &d.last[slot]
+	for i := range ways {
+		if string(b) == ways[i] { // compared without allocating
+			return ways[i]
+		}
+	}
+	s := string(b)
+	ways[d.next[slot]%internWays] = s
+	d.next[slot]++
+	return s
+}
+
+// fields is every field an event payload may have.
+type fields struct {
+	v                                    int
+	vSet                                 bool
+	pool, account, command               string
+	at                                   time.Time
+	name, description                    string
+	typ, billing, flavor, kind, region   string
+	az, node, reason, from, to, currency string
+	network                              *Network
+	prices                               *Prices
+	nodes, months                        int
+	term                                 *Term
+	charge, listPrice, balance           *Money
+	amount, rate                         *Money
+	autoRenew, automatic, on, limited    bool
+	quota                                map[FlavorID]int
+}
+
+// Decode reads one event; see the package function Decode.
+func (d *Decoder) Decode(typ string, data []byte) (Event, error) {
+	var f fields
+	s := scanner{b: data}
+	if err := s.open(); err != nil {
+		return nil, decodeErr(typ, "%v", err)
+	}
+	for first := true; ; first = false {
+		key, done, err := s.next(first)
+		if err == nil && !done {
+			err = d.field(&s, &f, key)
+		}
+		if err != nil {
+			return nil, decodeErr(typ, "%v", err)
+		}
+		if done {
+			break
+		}
+	}
+	s.ws()
+	if s.i != len(s.b) {
+		return nil, decodeErr(typ, "trailing data after the payload")
+	}
+	if f.v != CodecVersion {
+		return nil, decodeErr(typ, "payload version %d, this codec reads %d", f.v, CodecVersion)
+	}
+	if f.account == "" || f.command == "" || f.at.IsZero() {
+		return nil, decodeErr(typ, "account, command and at are required")
+	}
+	if f.nodes < 0 {
+		return nil, decodeErr(typ, "negative node count %d", f.nodes)
+	}
+	m := Meta{Pool: PoolID(f.pool), Account: AccountID(f.account), At: f.at, Command: CommandID(f.command)}
+	if len(typ) > 5 && typ[:5] == "pool." && f.pool == "" {
+		return nil, decodeErr(typ, "pool is required")
+	}
+	var e Event
+	switch typ {
+	case TypeNodeAdded:
+		if len(d.added) == 0 {
+			d.added = make([]NodeAdded, slabSize)
+		}
+		n := &d.added[0]
+		d.added = d.added[1:]
+		*n = NodeAdded{Meta: m, Node: NodeID(f.node), AZ: f.az}
+		e = n
+	case TypeNodeRemoved:
+		if len(d.removed) == 0 {
+			d.removed = make([]NodeRemoved, slabSize)
+		}
+		n := &d.removed[0]
+		d.removed = d.removed[1:]
+		*n = NodeRemoved{Meta: m, Node: NodeID(f.node)}
+		e = n
+	case TypeCreated:
+		if f.prices == nil {
+			return nil, decodeErr(typ, "prices are required")
+		}
+		c := &Created{Meta: m, Name: f.name, Description: f.description, Type: PoolType(f.typ), Billing: Billing(f.billing),
+			Flavor: FlavorID(f.flavor), Kind: Kind(f.kind), Region: f.region, AZ: f.az, Network: f.network,
+			Prices: *f.prices, Nodes: f.nodes, Term: termOr(f.term), Charge: moneyOr(f.charge),
+			ListPrice: moneyOr(f.listPrice), AutoRenew: f.autoRenew}
+		if c.Type != Training && c.Type != Deployment || c.Billing != PayPerUse && c.Billing != Prepaid {
+			return nil, decodeErr(typ, "type %q or billing %q is not known", c.Type, c.Billing)
+		}
+		e = c
+	case TypeRenewed:
+		e = &Renewed{Meta: m, Term: termOr(f.term), Charge: moneyOr(f.charge), ListPrice: moneyOr(f.listPrice), Automatic: f.automatic}
+	case TypeRenewalFailed:
+		e = &RenewalFailed{Meta: m, Months: f.months, Charge: moneyOr(f.charge), Reason: Code(f.reason)}
+	case TypeAutoRenewalChanged:
+		e = &AutoRenewalChanged{Meta: m, On: f.on, Months: f.months}
+	case TypeStatusChanged:
+		e = &StatusChanged{Meta: m, From: Status(f.from), To: Status(f.to), Reason: f.reason}
+	case TypeDeleted:
+		e = &Deleted{Meta: m, Reason: f.reason}
+	case TypeAccountOpened:
+		e = &AccountOpened{Meta: m, Quota: f.quota, Limited: f.limited, Balance: moneyOr(f.balance)}
+	case TypeQuotaUsed:
+		e = &QuotaUsed{Meta: m, Flavor: FlavorID(f.flavor), Nodes: f.nodes}
+	case TypeQuotaFreed:
+		e = &QuotaFreed{Meta: m, Flavor: FlavorID(f.flavor), Nodes: f.nodes}
+	case TypeCharged:
+		e = &Charged{Meta: m, Amount: moneyOr(f.amount)}
+	case TypeRefunded:
+		e = &Refunded{Meta: m, Amount: moneyOr(f.amount)}
+	case TypeToppedUp:
+		e = &ToppedUp{Meta: m, Amount: moneyOr(f.amount)}
+	case TypeRateChanged:
+		e = &RateChanged{Meta: m, Rate: moneyOr(f.rate)}
+	case TypeArrearsStarted:
+		e = &ArrearsStarted{Meta: m}
+	case TypeArrearsCleared:
+		e = &ArrearsCleared{Meta: m}
+	case TypeStockTaken:
+		e = &StockTaken{Meta: m, Flavor: FlavorID(f.flavor), Region: f.region, Nodes: f.nodes}
+	case TypeStockReturned:
+		e = &StockReturned{Meta: m, Flavor: FlavorID(f.flavor), Region: f.region, Nodes: f.nodes}
+	default:
+		return nil, decodeErr(typ, "unknown event type")
+	}
+	return e, nil
+}
+
+func decodeErr(typ, format string, args ...any) error {
+	return fmt.Errorf("%w %q: %s", ErrDecode, typ, fmt.Sprintf(format, args...))
+}
+
+func moneyOr(m *Money) Money {
+	if m == nil {
+		return Zero
+	}
+	return *m
+}
+
+func termOr(t *Term) Term {
+	if t == nil {
+		return Term{}
+	}
+	return *t
+}
+
+// field reads the value of one top-level key into f. null leaves a field at
+// its zero value, as encoding/json does.
+func (d *Decoder) field(s *scanner, f *fields, key []byte) error {
+	if s.null() {
+		return nil
+	}
+	var err error
+	switch string(key) {
+	case "v":
+		f.v, err = s.int()
+	case "pool":
+		f.pool, err = s.internStr(d, slotPool)
+	case "account":
+		f.account, err = s.internStr(d, slotAccount)
+	case "command":
+		f.command, err = s.internStr(d, slotCommand)
+	case "at":
+		f.at, err = s.time()
+	case "name":
+		f.name, err = s.str()
+	case "description":
+		f.description, err = s.str()
+	case "type":
+		f.typ, err = s.internStr(d, slotType)
+	case "billing":
+		f.billing, err = s.internStr(d, slotBilling)
+	case "flavor":
+		f.flavor, err = s.internStr(d, slotFlavor)
+	case "kind":
+		f.kind, err = s.internStr(d, slotKind)
+	case "region":
+		f.region, err = s.internStr(d, slotRegion)
+	case "az":
+		f.az, err = s.internStr(d, slotAZ)
+	case "node":
+		f.node, err = s.str()
+	case "reason":
+		f.reason, err = s.internStr(d, slotReason)
+	case "from":
+		f.from, err = s.internStr(d, slotFrom)
+	case "to":
+		f.to, err = s.internStr(d, slotTo)
+	case "nodes":
+		f.nodes, err = s.int()
+	case "months":
+		f.months, err = s.int()
+	case "auto_renew":
+		f.autoRenew, err = s.bool()
+	case "automatic":
+		f.automatic, err = s.bool()
+	case "on":
+		f.on, err = s.bool()
+	case "limited":
+		f.limited, err = s.bool()
+	case "charge":
+		f.charge, err = s.money()
+	case "list_price":
+		f.listPrice, err = s.money()
+	case "balance":
+		f.balance, err = s.money()
+	case "amount":
+		f.amount, err = s.money()
+	case "rate":
+		f.rate, err = s.money()
+	case "network":
+		n := &Network{}
+		err = s.each(func(k []byte) error {
+			if s.null() {
+				return nil
+			}
+			var e error
+			switch string(k) {
+			case "vpc":
+				n.VPC, e = s.str()
+			case "subnet":
+				n.Subnet, e = s.str()
+			case "security_group":
+				n.SecurityGroup, e = s.str()
+			default:
+				return fmt.Errorf("unknown field network.%q", k)
+			}
+			return e
+		})
+		f.network = n
+	case "prices":
+		p := &Prices{}
+		err = s.each(func(k []byte) error {
+			if s.null() {
+				return nil
+			}
+			var e error
+			var m *Money
+			switch string(k) {
+			case "currency":
+				p.Currency, e = s.internStr(d, slotCurrency)
+				return e
+			case "hourly":
+				m, e = s.money()
+				p.Hourly = moneyOr(m)
+			case "monthly":
+				m, e = s.money()
+				p.Monthly = moneyOr(m)
+			case "yearly":
+				m, e = s.money()
+				p.Yearly = moneyOr(m)
+			default:
+				return fmt.Errorf("unknown field prices.%q", k)
+			}
+			return e
+		})
+		f.prices = p
+	case "term":
+		t := &Term{}
+		err = s.each(func(k []byte) error {
+			if s.null() {
+				return nil
+			}
+			var e error
+			switch string(k) {
+			case "start":
+				t.Start, e = s.time()
+			case "end":
+				t.End, e = s.time()
+			case "months":
+				t.Months, e = s.int()
+			default:
+				return fmt.Errorf("unknown field term.%q", k)
+			}
+			return e
+		})
+		f.term = t
+	case "quota":
+		q := map[FlavorID]int{}
+		err = s.each(func(k []byte) error {
+			name, e := unescape(k)
+			if e != nil {
+				return e
+			}
+			if s.null() {
+				q[FlavorID(name)] = 0
+				return nil
+			}
+			n, e := s.int()
+			q[FlavorID(name)] = n
+			return e
+		})
+		f.quota = q
+	default:
+		return fmt.Errorf("unknown field %q", key)
+	}
+	return err
+}
+
+// scanner reads the small subset of JSON the codec writes, strictly.
+type scanner struct {
+	b []byte
+	i int
+}
+
+func (s *scanner) ws() {
+	for s.i < len(s.b) {
+		switch s.b[s.i] {
+		case ' ', '\t', '\n', '\r':
+			s.i++
+		default:
+			return
+		}
+	}
+}
+
+func (s *scanner) errf(format string, args ...any) error {
+	return fmt.Errorf("offset %d: %s", s.i, fmt.Sprintf(format, args...))
+}
+
+// open reads the '{' of an object; next then yields its keys one by one,
+// leaving the scanner at each key's value, which the caller must consume.
+// (A loop rather than a callback, so that nothing escapes to the heap.)
+func (s *scanner) open() error {
+	s.ws()
+	if s.i >= len(s.b) || s.b[s.i] != '{' {
+		return s.errf("want an object")
+	}
+	s.i++
+	return nil
+}
+
+// next returns the next key of the object being read, or done at its '}'.
+// first is true for the first call after open.
+func (s *scanner) next(first bool) (key []byte, done bool, err error) {
+	s.ws()
+	if s.i >= len(s.b) {
+		return nil, false, s.errf("unterminated object")
+	}
+	switch c := s.b[s.i]; {
+	case c == '}':
+		s.i++
+		return nil, true, nil
+	case !first && c == ',':
+		s.i++
+		s.ws()
+	case !first:
+		return nil, false, s.errf("want ',' or '}'")
+	}
+	if key, err = s.rawStr(); err != nil {
+		return nil, false, err
+	}
+	s.ws()
+	if s.i >= len(s.b) || s.b[s.i] != ':' {
+		return nil, false, s.errf("want ':'")
+	}
+	s.i++
+	s.ws()
+	return key, false, nil
+}
+
+// each reads a nested object, calling fn at each key's value. Nested
+// objects are rare (Created, Renewed, AccountOpened), so a callback is fine
+// here.
+func (s *scanner) each(fn func(key []byte) error) error {
+	if err := s.open(); err != nil {
+		return err
+	}
+	for first := true; ; first = false {
+		key, done, err := s.next(first)
+		if err != nil || done {
+			return err
+		}
+		if err := fn(key); err != nil {
+			return err
+		}
+	}
+}
+
+// null consumes a JSON null if one is next.
+func (s *scanner) null() bool {
+	if len(s.b)-s.i >= 4 && string(s.b[s.i:s.i+4]) == "null" {
+		s.i += 4
+		return true
+	}
+	return false
+}
+
+// rawStr reads a JSON string and returns its bytes between the quotes, still
+// escaped; it checks the escapes and that the string is valid UTF-8 with no
+// control characters.
+func (s *scanner) rawStr() ([]byte, error) {
+	if s.i >= len(s.b) || s.b[s.i] != '"' {
+		return nil, s.errf("want a string")
+	}
+	s.i++
+	start := s.i
+	for s.i < len(s.b) {
+		c := s.b[s.i]
+		switch {
+		case c == '"':
+			raw := s.b[start:s.i]
+			s.i++
+			return raw, nil
+		case c == '\\':
+			if s.i+1 >= len(s.b) {
+				return nil, s.errf("unterminated escape")
+			}
+			switch s.b[s.i+1] {
+			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+				s.i += 2
+			case 'u':
+				if s.i+6 > len(s.b) {
+					return nil, s.errf("short \\u escape")
+				}
+				for _, h := range s.b[s.i+2 : s.i+6] {
+					if unhex(h) < 0 {
+						return nil, s.errf("bad \\u escape")
+					}
+				}
+				s.i += 6
+			default:
+				return nil, s.errf("bad escape")
+			}
+		case c < 0x20:
+			return nil, s.errf("control character in a string")
+		case c < utf8.RuneSelf:
+			s.i++
+		default:
+			r, size := utf8.DecodeRune(s.b[s.i:])
+			if r == utf8.RuneError && size == 1 {
+				return nil, s.errf("invalid UTF-8 in a string")
+			}
+			s.i += size
+		}
+	}
+	return nil, s.errf("unterminated string")
+}
+
+func hasEscape(b []byte) bool {
+	for _, c := range b {
+		if c == '\\' {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *scanner) str() (string, error) {
+	raw, err := s.rawStr()
+	if err != nil {
+		return "", err
+	}
+	return unescape(raw)
+}
+
+func (s *scanner) internStr(d *Decoder, slot int) (string, error) {
+	raw, err := s.rawStr()
+	if err != nil {
+		return "", err
+	}
+	if hasEscape(raw) {
+		return unescape(raw)
+	}
+	return d.intern(slot, raw), nil
+}
+
+func unhex(c byte) int {
+	switch {
+	case c >= '0' && c <= '9':
+		return int(c - '0')
+	case c >= 'a' && c <= 'f':
+		return int(c-'a') + 10
+	case c >= 'A' && c <= 'F':
+		return int(c-'A') + 10
+	}
+	return -1
+}
+
+// unescape decodes the escapes of a raw string that rawStr checked.
+func unescape(raw []byte) (string, error) {
+	if !hasEscape(raw) {
+		return string(raw), nil
+	}
+	out := make([]byte, 0, len(raw))
+	for i := 0; i < len(raw); {
+		c := raw[i]
+		if c != '\\' {
+			out = append(out, c)
+			i++
+			continue
+		}
+		switch raw[i+1] {
+		case '"', '\\', '/':
+			out = append(out, raw[i+1])
+		case 'b':
+			out = append(out, '\b')
+		case 'f':
+			out = append(out, '\f')
+		case 'n':
+			out = append(out, '\n')
+		case 'r':
+			out = append(out, '\r')
+		case 't':
+			out = append(out, '\t')
+		case 'u':
+			r := rune(unhex(raw[i+2])<<12 | unhex(raw[i+3])<<8 | unhex(raw[i+4])<<4 | unhex(raw[i+5]))
+			i += 6
+			if utf16.IsSurrogate(r) {
+				r2 := rune(-1)
+				if i+6 <= len(raw) && raw[i] == '\\' && raw[i+1] == 'u' {
+					r2 = rune(unhex(raw[i+2])<<12 | unhex(raw[i+3])<<8 | unhex(raw[i+4])<<4 | unhex(raw[i+5]))
+				}
+				if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
+					r = dec
+					i += 6
+				} else {
+					r = utf8.RuneError
+				}
+			}
+			out = utf8.AppendRune(out, r)
+			continue
+		}
+		i += 2
+	}
+	return string(out), nil
+}
+
+func (s *scanner) int() (int, error) {
+	start := s.i
+	if s.i < len(s.b) && s.b[s.i] == '-' {
+		s.i++
+	}
+	digits := s.i
+	for s.i < len(s.b) && s.b[s.i] >= '0' && s.b[s.i] <= '9' {
+		s.i++
+	}
+	if s.i == digits || (s.b[digits] == '0' && s.i-digits > 1) {
+		return 0, s.errf("want an integer")
+	}
+	if s.i < len(s.b) && (s.b[s.i] == '.' || s.b[s.i] == 'e' || s.b[s.i] == 'E') {
+		return 0, s.errf("want an integer, not a fraction")
+	}
+	n, err := strconv.ParseInt(string(s.b[start:s.i]), 10, 0)
+	if err != nil {
+		return 0, s.errf("integer out of range")
+	}
+	return int(n), nil
+}
+
+func (s *scanner) bool() (bool, error) {
+	switch {
+	case len(s.b)-s.i >= 4 && string(s.b[s.i:s.i+4]) == "true":
+		s.i += 4
+		return true, nil
+	case len(s.b)-s.i >= 5 && string(s.b[s.i:s.i+5]) == "false":
+		s.i += 5
+		return false, nil
+	}
+	return false, s.errf("want true or false")
+}
+
+func (s *scanner) money() (*Money, error) {
+	raw, err := s.rawStr()
+	if err != nil {
+		return nil, err
+	}
+	str, err := unescape(raw)
+	if err != nil {
+		return nil, err
+	}
+	m, err := ParseMoney(str)
+	if err != nil {
+		return nil, err
+	}
+	return &m, nil
+}
+
+// time reads an RFC 3339 instant. The codec writes UTC with a "Z"; that form
+// is parsed by hand without allocating, any other by the time package.
+func (s *scanner) time() (time.Time, error) {
+	raw, err := s.rawStr()
+	if err != nil {
+		return time.Time{}, err
+	}
+	if t, ok := parseUTC(raw); ok {
+		return t, nil
+	}
+	str, err := unescape(raw)
+	if err != nil {
+		return time.Time{}, err
+	}
+	t, err := time.Parse(time.RFC3339Nano, str)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("at offset %d: %v", s.i, err)
+	}
+	return t, nil
+}
+
+// parseUTC parses YYYY-MM-DDTHH:MM:SS[.fraction]Z, the form AppendEncode
+// writes, and reports false for anything else (which then gets the strict
+// general parser).
+func parseUTC(b []byte) (time.Time, bool) {
+	if len(b) < 20 || b[4] != '-' || b[7] != '-' || b[10] != 'T' || b[13] != ':' || b[16] != ':' || b[len(b)-1] != 'Z' {
+		return time.Time{}, false
+	}
+	num := func(p []byte) (int, bool) {
+		n := 0
+		for _, c := range p {
+			if c < '0' || c > '9' {
+				return 0, false
+			}
+			n = n*10 + int(c-'0')
+		}
+		return n, true
+	}
+	y, ok1 := num(b[0:4])
+	mo, ok2 := num(b[5:7])
+	d, ok3 := num(b[8:10])
+	h, ok4 := num(b[11:13])
+	mi, ok5 := num(b[14:16])
+	sec, ok6 := num(b[17:19])
+	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || mo < 1 || mo > 12 || d < 1 || d > daysIn(y, time.Month(mo)) || h > 23 || mi > 59 || sec > 59 {
+		return time.Time{}, false
+	}
+	ns := 0
+	if rest := b[19 : len(b)-1]; len(rest) > 0 {
+		if rest[0] != '.' || len(rest) < 2 || len(rest) > 10 {
+			return time.Time{}, false
+		}
+		frac, ok := num(rest[1:])
+		if !ok {
+			return time.Time{}, false
+		}
+		for i := len(rest) - 1; i < 9; i++ {
+			frac *= 10
+		}
+		ns = frac
+	}
+	return time.Date(y, time.Month(mo), d, h, mi, sec, ns, time.UTC), true
+}
