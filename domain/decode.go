@@ -69,21 +69,20 @@ func (d *Decoder) intern(slot int, b []byte) string {
 
 // fields is every field an event payload may have.
 type fields struct {
-	v                                    int
-	vSet                                 bool
-	pool, account, command               string
-	at                                   time.Time
-	name, description                    string
-	typ, billing, flavor, kind, region   string
-	az, node, reason, from, to, currency string
-	network                              *Network
-	prices                               *Prices
-	nodes, months                        int
-	term                                 *Term
-	charge, listPrice, balance           *Money
-	amount, rate                         *Money
-	autoRenew, automatic, on, limited    bool
-	quota                                map[FlavorID]int
+	v                                  int
+	pool, account, command             string
+	at                                 time.Time
+	name, description                  string
+	typ, billing, flavor, kind, region string
+	az, node, reason, from, to         string
+	network                            *Network
+	prices                             *Prices
+	nodes, months                      int
+	term                               *Term
+	charge, listPrice, balance         *Money
+	amount, rate                       *Money
+	autoRenew, automatic, on, limited  bool
+	quota                              map[FlavorID]int
 }
 
 // Decode reads one event; see the package function Decode.
