@@ -70,8 +70,8 @@ import (
 // A Memory must not be copied after first use.
 type Memory struct {
 	mu      sync.RWMutex
-	log     []*[chunkSize]Record // the global log, chunkSize records a chunk
-	head    Position             // the last position (and the number of records)
+	log     [][]Record // the global log, in chunks (see chunkBits)
+	head    Position   // the last position (and the number of records)
 	streams map[string]*memStream
 	closed  atomic.Bool // written under mu; read without it by running reads
 
@@ -93,25 +93,32 @@ type memStream struct {
 // The log is kept in chunks of chunkSize records that never move: an append
 // writes records into the free slots of the last chunk, and adds a chunk when
 // it is full. So appends never copy records (a single slice would copy each
-// one several times as it grows), and what readers see never changes: the
-// slots below head, the chunk pointers in Memory.log and the elements of
-// memStream.pos below its length are written once, under mu, and never again.
-// A reader takes a view (the log slice and head, or a stream's positions)
-// under mu.RLock and reads through it after unlocking, without copying
-// records, while writers go on appending.
+// one several times as it grows, and give the garbage collector that much
+// more to do), and what readers see never changes: the slots below head, the
+// chunks in Memory.log and the elements of memStream.pos below its length
+// are written once, under mu, and never again. A reader takes a view (the
+// log slice and head, or a stream's positions) under mu.RLock and reads
+// through it after unlocking, without copying records, while writers go on
+// appending.
+//
+// So that a small store stays small, the first chunk starts with
+// firstChunk slots and doubles until it has chunkSize; while it is the only
+// chunk, growing it replaces Memory.log with a new one-chunk slice, leaving
+// the views readers hold untouched.
 const (
-	chunkBits = 8
-	chunkSize = 1 << chunkBits
-	chunkMask = chunkSize - 1
+	chunkBits  = 12
+	chunkSize  = 1 << chunkBits
+	chunkMask  = chunkSize - 1
+	firstChunk = 64
 )
 
 // checkEvery is how many records a read yields between two checks of ctx and
-// Close: one chunk.
-const checkEvery = chunkSize
+// Close.
+const checkEvery = 256
 
 // logView is a read-only view of the log, up to head.
 type logView struct {
-	chunks []*[chunkSize]Record
+	chunks [][]Record
 	head   Position
 }
 
@@ -122,19 +129,20 @@ func (v logView) at(p Position) *Record {
 }
 
 // yieldFrom yields the records of v after position from, checking ctx and
-// Close once per chunk. It reports whether the caller should go on.
+// Close every checkEvery records. It reports whether the caller should go on.
 func (m *Memory) yieldFrom(ctx context.Context, v logView, from Position, yield func(Record, error) bool) bool {
+	n := 0
 	for p := from; p < v.head; {
-		if p != from {
-			if err := m.check(ctx); err != nil {
-				yield(Record{}, err)
-				return false
-			}
-		}
 		chunk := v.chunks[p>>chunkBits]
 		lo := int(p & chunkMask)
-		hi := min(chunkSize, lo+int(v.head-p))
+		hi := min(len(chunk), lo+int(v.head-p))
 		for i := lo; i < hi; i++ {
+			if n++; n%checkEvery == 0 {
+				if err := m.check(ctx); err != nil {
+					yield(Record{}, err)
+					return false
+				}
+			}
 			if !yield(chunk[i], nil) {
 				return false
 			}
@@ -196,14 +204,26 @@ func (m *Memory) Append(ctx context.Context, stream string, expected Expected, e
 	}
 	head := m.head
 	for i := range events {
-		if head&chunkMask == 0 {
-			m.log = append(m.log, new([chunkSize]Record))
+		switch {
+		case head == 0:
+			m.log = [][]Record{make([]Record, firstChunk)}
+		case head&chunkMask == 0:
+			m.log = append(m.log, make([]Record, chunkSize))
+		case head < chunkSize && int(head) == len(m.log[0]):
+			grown := make([]Record, min(2*len(m.log[0]), chunkSize))
+			copy(grown, m.log[0])
+			m.log = [][]Record{grown}
 		}
 		r := &m.log[head>>chunkBits][head&chunkMask]
 		head++
 		cur++
 		*r = Record{Stream: s.name, Version: cur, Position: head, Event: events[i]}
 		r.Time = r.Time.UTC()
+		if len(s.pos) == cap(s.pos) {
+			// Double rather than let append grow large slices by 1.25: fewer
+			// copies of a hot stream's index.
+			s.pos = append(make([]Position, 0, 2*cap(s.pos)), s.pos...)
+		}
 		s.pos = append(s.pos, head)
 	}
 	m.head = head
@@ -397,7 +417,7 @@ func (m *Memory) Head(ctx context.Context) (Position, error) {
 
 // Close implements [Store.Close]: it drops the stored events and ends every
 // subscription with [ErrClosed]. Reads in progress stop with [ErrClosed]
-// within checkEvery records. A second Close returns [ErrClosed].
+// within 256 records. A second Close returns [ErrClosed].
 func (m *Memory) Close() error {
 	m.mu.Lock()
 	if m.closed.Load() {
