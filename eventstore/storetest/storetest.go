@@ -73,7 +73,8 @@ type Features struct {
 	Sequential bool
 	// Timeout bounds every wait of the kit (a read, a subscription event, a
 	// Close, a whole concurrency check): past it the subtest fails instead of
-	// hanging. Zero means 10 seconds, or 1 minute when Slow.
+	// hanging. It is a guard against hangs, not a speed requirement. Zero
+	// means 30 seconds, or 2 minutes when Slow.
 	Timeout time.Duration
 }
 
@@ -173,9 +174,9 @@ func (k *kit) timeout() time.Duration {
 	case k.f.Timeout > 0:
 		return k.f.Timeout
 	case k.f.Slow:
-		return time.Minute
+		return 2 * time.Minute
 	default:
-		return 10 * time.Second
+		return 30 * time.Second
 	}
 }
 
@@ -792,6 +793,7 @@ func testAppendBatchAtomic(t *testing.T, k *kit) {
 			if rep.stopped() {
 				return
 			}
+			before := c.last
 			for rec, err := range read() {
 				if err == nil {
 					err = c.add(rec)
@@ -800,6 +802,9 @@ func testAppendBatchAtomic(t *testing.T, k *kit) {
 					rep.errorf("%s: %v", name, err)
 					return
 				}
+			}
+			if c.last == before {
+				runtime.Gosched() // nothing new: leave the CPU to the writers
 			}
 			if err := c.endPass(); err != nil {
 				rep.errorf("%s: %v", name, err)
@@ -849,6 +854,7 @@ func testAppendBatchAtomic(t *testing.T, k *kit) {
 				rep.errorf("StreamVersion = %d while only batches of %d were appended: part of a batch was visible", v, size)
 				return
 			}
+			runtime.Gosched()
 		}
 	})
 	waitGroup(t, k, &reading, "the batch writers and readers")
@@ -1486,7 +1492,7 @@ func testSubscribeConcurrent(t *testing.T, k *kit) {
 	mustAppend(t, ctx, s, "setup", eventstore.NoStream, k.events("test.setup", 5)...)
 	early := []*subscription{k.subscribe(t, ctx, s, 0), k.subscribe(t, ctx, s, 0), k.subscribe(t, ctx, s, 3)}
 
-	writers, appends := 4, k.n(60, 15)
+	writers, appends := 4, k.n(60, 16) // even: appends alternate 1 and 3 events, 2 on average
 	total := 5 + writers*appends*2
 	var wg sync.WaitGroup
 	for w := range writers {
