@@ -204,7 +204,7 @@ func decideCreate(w World, c CreatePool, env Env) (Decision, error) {
 			return Decision{}, reject(CodeInsufficientBalance, "R8", "the term costs %s %s, more than the balance", charge, prices.Currency)
 		}
 		if c.Type == Deployment && !env.Policy.PrepaidDeploymentAllowed(c.Region) { // R9
-			return Decision{}, reject(CodeRegionNotSupported, "R9", "prepaid deployment pools are sold only in %v, not %s", env.Policy.PrepaidDeploymentRegions, c.Region)
+			return Decision{}, reject(CodeRegionNotSupported, "R9", "prepaid deployment pools are sold only in %s, not %s", strings.Join(env.Policy.PrepaidRegions(), ", "), c.Region)
 		}
 		term = Term{Start: env.At, End: env.Policy.Calendar().TermEnd(env.At, c.Months), Months: c.Months}
 	} else if c.Months != 0 {

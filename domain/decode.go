@@ -16,13 +16,21 @@ import (
 type Decoder struct {
 	last [internSlots][internWays]string
 	next [internSlots]uint8
-	// The two most common events come from slabs: one allocation per
-	// slabSize events. An event keeps its slab alive, nothing more.
-	added   []NodeAdded
-	removed []NodeRemoved
+	// The two most common events come from slabs that double from 1 to
+	// maxSlab events: a long stream costs one allocation per 64 of them, a
+	// single Decode one small one. An event keeps its slab alive, nothing
+	// more.
+	added            []NodeAdded
+	nAdded, nRemoved int
+	removedSlab      []NodeRemoved
 }
 
-const slabSize = 64
+const maxSlab = 64
+
+func nextSlab(n *int) int {
+	*n = min(max(2**n, 1), maxSlab)
+	return *n
+}
 
 // internWays is how many recent values each field remembers: enough for
 // values that take turns, such as the AZs of a "random" pool.
@@ -125,18 +133,18 @@ func (d *Decoder) Decode(typ string, data []byte) (Event, error) {
 	switch typ {
 	case TypeNodeAdded:
 		if len(d.added) == 0 {
-			d.added = make([]NodeAdded, slabSize)
+			d.added = make([]NodeAdded, nextSlab(&d.nAdded))
 		}
 		n := &d.added[0]
 		d.added = d.added[1:]
 		*n = NodeAdded{Meta: m, Node: NodeID(f.node), AZ: f.az}
 		e = n
 	case TypeNodeRemoved:
-		if len(d.removed) == 0 {
-			d.removed = make([]NodeRemoved, slabSize)
+		if len(d.removedSlab) == 0 {
+			d.removedSlab = make([]NodeRemoved, nextSlab(&d.nRemoved))
 		}
-		n := &d.removed[0]
-		d.removed = d.removed[1:]
+		n := &d.removedSlab[0]
+		d.removedSlab = d.removedSlab[1:]
 		*n = NodeRemoved{Meta: m, Node: NodeID(f.node)}
 		e = n
 	case TypeCreated:

@@ -115,14 +115,18 @@ func (p Policy) MonthsAllowed(t PoolType, months int) bool {
 	return false
 }
 
+// PrepaidRegions returns the regions that sell prepaid deployment pools (R9).
+func (p Policy) PrepaidRegions() []string {
+	if p.PrepaidDeploymentRegions == nil {
+		return defaultPrepaidDeploy
+	}
+	return p.PrepaidDeploymentRegions
+}
+
 // PrepaidDeploymentAllowed reports whether region sells prepaid deployment
 // pools (R9).
 func (p Policy) PrepaidDeploymentAllowed(region string) bool {
-	set := p.PrepaidDeploymentRegions
-	if set == nil {
-		set = defaultPrepaidDeploy
-	}
-	for _, r := range set {
+	for _, r := range p.PrepaidRegions() {
 		if r == region {
 			return true
 		}
