@@ -1407,7 +1407,7 @@ func (sub *subscription) take(t *testing.T, n int) []eventstore.Record {
 
 // wait waits for the subscription to end and returns the error that ended
 // it and the records it delivered that were not taken.
-func (sub *subscription) wait(t *testing.T) (error, []eventstore.Record) {
+func (sub *subscription) wait(t *testing.T) ([]eventstore.Record, error) {
 	t.Helper()
 	timer := time.NewTimer(sub.k.timeout())
 	defer timer.Stop()
@@ -1422,7 +1422,7 @@ func (sub *subscription) wait(t *testing.T) (error, []eventstore.Record) {
 				case r := <-sub.recs:
 					rest = append(rest, r)
 				default:
-					return err, rest
+					return rest, err
 				}
 			}
 		case <-timer.C:
@@ -1567,7 +1567,7 @@ func testSubscribeCancel(t *testing.T, k *kit) {
 		t.Run(tc.name, func(t *testing.T) {
 			s, ctx := k.store(t), k.ctx(t)
 			sub, want := tc.run(t, s, ctx)
-			err, rest := sub.wait(t)
+			rest, err := sub.wait(t)
 			if !errors.Is(err, want) {
 				t.Errorf("the subscription ended with %v, want an error matching %v", err, want)
 			}
@@ -1639,7 +1639,7 @@ func testSubscribeClose(t *testing.T, k *kit) {
 		t.Fatalf("Close: %v", err)
 	}
 	for name, sub := range map[string]*subscription{"caught-up subscription": waiting, "subscription beyond the head": ahead} {
-		err, rest := sub.wait(t)
+		rest, err := sub.wait(t)
 		if !errors.Is(err, eventstore.ErrClosed) {
 			t.Errorf("a %s ended with %v, want an error matching ErrClosed", name, err)
 		}
@@ -1648,7 +1648,7 @@ func testSubscribeClose(t *testing.T, k *kit) {
 		}
 	}
 	// A subscription started after Close ends at once.
-	if err, rest := k.subscribe(t, ctx, s, 0).wait(t); !errors.Is(err, eventstore.ErrClosed) || len(rest) > 0 {
+	if rest, err := k.subscribe(t, ctx, s, 0).wait(t); !errors.Is(err, eventstore.ErrClosed) || len(rest) > 0 {
 		t.Errorf("Subscribe after Close: records %s, error %v, want none and an error matching ErrClosed", summary(rest), err)
 	}
 }
@@ -1716,7 +1716,7 @@ func testAfterClose(t *testing.T, k *kit) {
 	if len(recs) > 0 {
 		t.Errorf("ReadStream after Close yielded %s", summary(recs))
 	}
-	err, rest := k.subscribe(t, ctx, s, 0).wait(t)
+	rest, err := k.subscribe(t, ctx, s, 0).wait(t)
 	check("Subscribe", err)
 	if len(rest) > 0 {
 		t.Errorf("Subscribe after Close yielded %s", summary(rest))
