@@ -325,8 +325,10 @@ func (r *Report) cumulativeSVG() string {
 		}
 		y := yOf(r.Variants[0].Cumulative.valueAt(t))
 		cx := xOf(t)
+		label := x.Cheaper + " cheaper from " + t.Format("Jan 2")
+		w := 7.2 * float64(len(label))
 		anchor := "end"
-		if cx < padL+120 {
+		if cx-10-w < float64(padL) { // it would run over the y axis
 			anchor = "start"
 		}
 		fmt.Fprintf(&b, `<circle cx="%.1f" cy="%.1f" r="6" fill="#fff" stroke="%s" stroke-width="2.5"><title>%s</title></circle>`,
@@ -335,8 +337,6 @@ func (r *Report) cumulativeSVG() string {
 		if anchor == "start" {
 			dx = 10
 		}
-		label := x.Cheaper + " cheaper from " + t.Format("Jan 2")
-		w := 7.2 * float64(len(label))
 		ly := y - 10
 		for k := 0; k < 20; k++ {
 			x0 := cx + dx
