@@ -9,6 +9,7 @@ import (
 	"github.com/respool/respool/domain"
 	"github.com/respool/respool/eventstore/esdb"
 	"github.com/respool/respool/eventstore/esdb/esdbtest"
+	"github.com/respool/respool/projections"
 )
 
 // TestServiceOnEsdb runs the Service on this store through the real client:
@@ -84,5 +85,24 @@ func TestServiceOnEsdb(t *testing.T) {
 	}
 	if r, err := svc2.Handle(ctx, t0, domain.ScaleOut{Cmd: acme("s1"), Pool: "p1", Nodes: 3}); err != nil || !r.Duplicate {
 		t.Fatalf("retry after restart: %+v %v (R20)", r, err)
+	}
+
+	// Projections rebuilt from this store's log agree with the Service.
+	nodes := projections.NewNodeList(projections.Options{})
+	charges := projections.NewCharges(domain.Policy{}, projections.Options{})
+	if err := projections.NewRunner(store2, nodes, charges).CatchUp(ctx); err != nil {
+		t.Fatal(err)
+	}
+	now, ok := nodes.Nodes("p1")
+	if !ok || len(now) != 5 {
+		t.Fatalf("node list of p1: %d nodes (%v)", len(now), ok)
+	}
+	// p1: 5 nodes x 12.50 for one day; p2: three prepaid 1-month terms.
+	day := t0.Add(24 * time.Hour)
+	if a, _ := charges.AsOf("p1", day); !a.Total(2, domain.RoundHalfUp).Equal(domain.MustMoney("1500")) {
+		t.Fatalf("p1 as of a day later: %s, want 1500", a.Total(2, domain.RoundHalfUp))
+	}
+	if a, _ := charges.AsOf("p2", time.Date(2026, 4, 1, 0, 0, 0, 0, zone)); !a.Total(2, domain.RoundHalfUp).Equal(domain.MustMoney("18600")) {
+		t.Fatalf("p2 prepaid: %s, want 18600", a.Total(2, domain.RoundHalfUp))
 	}
 }
