@@ -77,11 +77,12 @@ func BenchmarkRebuild(b *testing.B) {
 	b.Run("decode-only", func(b *testing.B) {
 		b.ReportAllocs()
 		for b.Loop() {
+			var d projections.Decoder
 			for rec, err := range st.ReadAll(context.Background(), 0) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				if _, err := projections.Decode(rec); err != nil {
+				if _, err := d.Decode(rec); err != nil {
 					b.Fatal(err)
 				}
 			}

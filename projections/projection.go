@@ -45,11 +45,6 @@ func (s Source) String() string {
 	return string(b)
 }
 
-// extend widens s to end at the event of e (same stream, later).
-func (s *Source) extend(e *Envelope) {
-	s.To, s.ToPosition = e.Version, e.Position
-}
-
 // Envelope is a decoded event with its place in the store: what every
 // projection is fed. Build one from a record with Decode.
 type Envelope struct {
@@ -90,7 +85,19 @@ func (e *DecodeError) Unwrap() error { return e.Err }
 // Decode decodes a record of the store into an Envelope. An undecodable
 // record is a *DecodeError wrapping domain.ErrDecode.
 func Decode(rec eventstore.Record) (Envelope, error) {
-	ev, err := domain.Decode(rec.Type, rec.Data)
+	var d Decoder
+	return d.Decode(rec)
+}
+
+// Decoder decodes records one after another, reusing what repeats from one
+// event to the next (see domain.Decoder): use one per goroutine for a run of
+// records, rather than the function Decode, which starts afresh each time.
+// The zero value is ready; a Decoder is not safe for concurrent use.
+type Decoder struct{ d domain.Decoder }
+
+// Decode is the function Decode, with d's reuse.
+func (d *Decoder) Decode(rec eventstore.Record) (Envelope, error) {
+	ev, err := d.d.Decode(rec.Type, rec.Data)
 	if err != nil {
 		return Envelope{}, &DecodeError{Stream: rec.Stream, Version: rec.Version, Position: rec.Position, Type: rec.Type, Err: err}
 	}

@@ -126,8 +126,9 @@ type batch struct {
 
 func (b *batch) decode() {
 	b.envs = make([]Envelope, 0, len(b.recs))
+	var d Decoder
 	for _, rec := range b.recs {
-		e, err := Decode(rec)
+		e, err := d.Decode(rec)
 		if err != nil {
 			b.err = err
 			return

@@ -1,0 +1,170 @@
+package wm
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/ThreeDotsLabs/watermill"
+	wmnats "github.com/ThreeDotsLabs/watermill-nats/v2/pkg/nats"
+	"github.com/nats-io/nats.go"
+)
+
+// JetStream is NATS JetStream configured as ARCHITECTURE.md says it must be
+// for respool's events to arrive in order and survive restarts:
+//
+//   - a durable push consumer, created before subscribing (Provision), so
+//     that closing a subscriber does not delete it and a restart resumes
+//     from the last acknowledged message instead of replaying everything;
+//   - MaxAckPending 1, so that the next message is delivered only once the
+//     previous one is acknowledged: order is kept even across redeliveries;
+//   - TrackMsgId with the event id as message id, so that the broker drops
+//     an event published twice (a dispatcher restarted between Publish and
+//     its checkpoint) within DuplicateWindow;
+//   - manual acknowledgement (nats.ManualAck): without it nats.go
+//     acknowledges every message when the callback returns, including one
+//     the watermill subscriber gave up on (closing, ack timeout), which
+//     would then be lost.
+//
+// The zero value is usable but for Durable, which a subscriber needs. Each
+// consuming process (each set of projections) has its own Durable.
+type JetStream struct {
+	// Stream is the JetStream stream holding the events. "": "RESPOOL".
+	Stream string
+	// Subject is the subject (watermill topic) events are published on.
+	// "": DefaultTopic.
+	Subject string
+	// PoisonStream and PoisonSubject hold undecodable messages.
+	// "": "RESPOOL_POISON" and DefaultPoisonTopic.
+	PoisonStream  string
+	PoisonSubject string
+	// Durable names the durable consumer a Subscriber binds to.
+	Durable string
+	// DuplicateWindow is how long the broker remembers message ids to
+	// drop duplicates. 0: 2 minutes.
+	DuplicateWindow time.Duration
+	// AckWait is how long the broker waits for an acknowledgement before
+	// delivering a message again; it also bounds how long the watermill
+	// subscriber waits for the handler, so it must exceed the consumer's
+	// whole Backoff (about 3s by default). It is also how long a restarted
+	// consumer waits for the message that was in flight when the last one
+	// was closed or killed: the watermill subscriber neither acknowledges
+	// nor refuses it on close, and with MaxAckPending 1 nothing else is
+	// delivered until it comes back. 0: 10s.
+	AckWait time.Duration
+	// Memory keeps the streams in memory instead of files.
+	Memory bool
+}
+
+// WithDefaults returns j with every empty field set to its default.
+func (j JetStream) WithDefaults() JetStream {
+	if j.Stream == "" {
+		j.Stream = "RESPOOL"
+	}
+	if j.Subject == "" {
+		j.Subject = DefaultTopic
+	}
+	if j.PoisonStream == "" {
+		j.PoisonStream = "RESPOOL_POISON"
+	}
+	if j.PoisonSubject == "" {
+		j.PoisonSubject = DefaultPoisonTopic
+	}
+	if j.DuplicateWindow <= 0 {
+		j.DuplicateWindow = 2 * time.Minute
+	}
+	if j.AckWait <= 0 {
+		j.AckWait = 10 * time.Second
+	}
+	return j
+}
+
+// DeliverSubject is the subject the durable consumer pushes messages to.
+func (j JetStream) DeliverSubject() string {
+	return "_respool.deliver." + j.WithDefaults().Stream + "." + j.Durable
+}
+
+// Provision creates the event and poison streams if they do not exist and,
+// if Durable is set, the durable consumer (MaxAckPending 1, explicit
+// acknowledgement, delivering from the first event). Existing streams and
+// consumers are left as they are: Provision is safe to call on every start.
+func (j JetStream) Provision(js nats.JetStreamManager) error {
+	j = j.WithDefaults()
+	storage := nats.FileStorage
+	if j.Memory {
+		storage = nats.MemoryStorage
+	}
+	for _, s := range []nats.StreamConfig{
+		{Name: j.Stream, Subjects: []string{j.Subject}, Storage: storage, Duplicates: j.DuplicateWindow},
+		{Name: j.PoisonStream, Subjects: []string{j.PoisonSubject}, Storage: storage, Duplicates: j.DuplicateWindow},
+	} {
+		if _, err := js.StreamInfo(s.Name); err == nil {
+			continue
+		} else if !errors.Is(err, nats.ErrStreamNotFound) {
+			return fmt.Errorf("wm: jetstream: stream %s: %w", s.Name, err)
+		}
+		if _, err := js.AddStream(&s); err != nil {
+			return fmt.Errorf("wm: jetstream: creating stream %s: %w", s.Name, err)
+		}
+	}
+	if j.Durable == "" {
+		return nil
+	}
+	if _, err := js.ConsumerInfo(j.Stream, j.Durable); err == nil {
+		return nil
+	} else if !errors.Is(err, nats.ErrConsumerNotFound) {
+		return fmt.Errorf("wm: jetstream: consumer %s: %w", j.Durable, err)
+	}
+	_, err := js.AddConsumer(j.Stream, &nats.ConsumerConfig{
+		Durable:        j.Durable,
+		DeliverSubject: j.DeliverSubject(),
+		DeliverPolicy:  nats.DeliverAllPolicy,
+		AckPolicy:      nats.AckExplicitPolicy,
+		AckWait:        j.AckWait,
+		MaxAckPending:  1,
+		FilterSubject:  j.Subject,
+		ReplayPolicy:   nats.ReplayInstantPolicy,
+	})
+	if err != nil {
+		return fmt.Errorf("wm: jetstream: creating consumer %s: %w", j.Durable, err)
+	}
+	return nil
+}
+
+// NewPublisher returns a watermill publisher on its own connection to url
+// that publishes to JetStream with TrackMsgId (the message UUID, the event
+// id, as Nats-Msg-Id) and waits for each message to be stored. Use it for
+// the Dispatcher and as the Consumer's PoisonPublisher. Closing it closes
+// its connection.
+func (j JetStream) NewPublisher(url string, logger watermill.LoggerAdapter, opts ...nats.Option) (*wmnats.Publisher, error) {
+	return wmnats.NewPublisher(wmnats.PublisherConfig{
+		URL:         url,
+		NatsOptions: opts,
+		Marshaler:   &wmnats.NATSMarshaler{},
+		JetStream:   wmnats.JetStreamConfig{TrackMsgId: true},
+	}, logger)
+}
+
+// NewSubscriber returns a watermill subscriber on its own connection to
+// url, bound to the durable consumer that Provision created (it fails if
+// there is none: it never creates one, which would be deleted on close).
+// Subscribe to Subject. Closing it closes its connection; the durable
+// consumer stays, and the next subscriber resumes where it stopped.
+func (j JetStream) NewSubscriber(url string, logger watermill.LoggerAdapter, opts ...nats.Option) (*wmnats.Subscriber, error) {
+	j = j.WithDefaults()
+	if j.Durable == "" {
+		return nil, errors.New("wm: jetstream: a subscriber needs JetStream.Durable")
+	}
+	return wmnats.NewSubscriber(wmnats.SubscriberConfig{
+		URL:              url,
+		NatsOptions:      opts,
+		Unmarshaler:      &wmnats.NATSMarshaler{},
+		SubscribersCount: 1,
+		AckWaitTimeout:   j.AckWait,
+		CloseTimeout:     10 * time.Second,
+		JetStream: wmnats.JetStreamConfig{
+			DurablePrefix:    j.Durable,
+			SubscribeOptions: []nats.SubOpt{nats.Bind(j.Stream, j.Durable), nats.ManualAck()},
+		},
+	}, logger)
+}
