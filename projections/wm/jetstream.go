@@ -155,6 +155,9 @@ func (j JetStream) NewSubscriber(url string, logger watermill.LoggerAdapter, opt
 	if j.Durable == "" {
 		return nil, errors.New("wm: jetstream: a subscriber needs JetStream.Durable")
 	}
+	if err := j.waitUnbound(url, 10*time.Second, opts...); err != nil {
+		return nil, err
+	}
 	return wmnats.NewSubscriber(wmnats.SubscriberConfig{
 		URL:              url,
 		NatsOptions:      opts,
@@ -167,4 +170,38 @@ func (j JetStream) NewSubscriber(url string, logger watermill.LoggerAdapter, opt
 			SubscribeOptions: []nats.SubOpt{nats.Bind(j.Stream, j.Durable), nats.ManualAck()},
 		},
 	}, logger)
+}
+
+// waitUnbound waits until no subscription is bound to the durable consumer.
+// A subscriber closed a moment ago stays bound until the server notices,
+// and subscribing before then fails ("consumer is already bound"), so a
+// consumer restarted at once would stop; watermill-nats cannot retry a
+// failed Subscribe cleanly (it leaks its close accounting). A consumer that
+// stays bound means another process consumes it: an error, since the
+// projections need one ordered consumer.
+func (j JetStream) waitUnbound(url string, patience time.Duration, opts ...nats.Option) error {
+	nc, err := nats.Connect(url, opts...)
+	if err != nil {
+		return fmt.Errorf("wm: jetstream: connecting to %s: %w", url, err)
+	}
+	defer nc.Close()
+	js, err := nc.JetStream()
+	if err != nil {
+		return fmt.Errorf("wm: jetstream: %w", err)
+	}
+	deadline := time.Now().Add(patience)
+	for delay := 10 * time.Millisecond; ; delay = min(2*delay, 250*time.Millisecond) {
+		info, err := js.ConsumerInfo(j.Stream, j.Durable)
+		switch {
+		case errors.Is(err, nats.ErrConsumerNotFound), errors.Is(err, nats.ErrStreamNotFound):
+			return nil // Provision or the subscriber will say so
+		case err != nil:
+			return fmt.Errorf("wm: jetstream: consumer %s: %w", j.Durable, err)
+		case !info.PushBound:
+			return nil
+		case time.Now().After(deadline):
+			return fmt.Errorf("wm: jetstream: consumer %s is still bound to a subscription after %v: is another process consuming it?", j.Durable, patience)
+		}
+		time.Sleep(delay)
+	}
 }
