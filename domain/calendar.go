@@ -138,11 +138,16 @@ func (c Calendar) HourStart(t time.Time) time.Time {
 	return time.Date(l.Year(), l.Month(), l.Day(), l.Hour(), 0, 0, 0, c.Location())
 }
 
-// NextHour is the first clock-hour boundary strictly after t.
+// NextHour is the first clock-hour boundary strictly after t. In a zone with
+// daylight saving it steps over a spring-forward gap (01:00 is followed by
+// 03:00), and at a fall-back the repeated hour joins the one before it.
 func (c Calendar) NextHour(t time.Time) time.Time {
 	h := c.HourStart(t)
-	l := h.In(c.Location())
-	return time.Date(l.Year(), l.Month(), l.Day(), l.Hour()+1, 0, 0, 0, c.Location())
+	for step := time.Hour; ; step += time.Hour {
+		if n := c.HourStart(h.Add(step)); n.After(t) {
+			return n
+		}
+	}
 }
 
 // MonthOf returns the bill month of t (R30).

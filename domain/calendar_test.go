@@ -101,3 +101,40 @@ func TestCalendarUsesTheBillingZoneNotTheHost(t *testing.T) {
 		t.Errorf("a +05:30 zone's hours start at :30 UTC, got %v", got.UTC())
 	}
 }
+
+// A billing zone with daylight saving: clock hours never stall (a loop over
+// them always ends) and never go back.
+func TestNextHourAcrossDaylightSaving(t *testing.T) {
+	ny, err := time.LoadLocation("America/New_York")
+	if err != nil {
+		t.Skipf("no tz database: %v", err)
+	}
+	cal := domain.NewCalendar(ny)
+	for _, tt := range []struct {
+		name     string
+		from     time.Time
+		wantHour int
+	}{
+		{"spring forward: 01:00 is followed by 03:00", time.Date(2026, 3, 8, 1, 0, 0, 0, ny), 3},
+		{"inside the hour before the gap", time.Date(2026, 3, 8, 1, 30, 0, 0, ny), 3},
+		{"an ordinary hour", time.Date(2026, 3, 8, 4, 0, 0, 0, ny), 5},
+	} {
+		if got := cal.NextHour(tt.from); !got.After(tt.from) || got.In(ny).Hour() != tt.wantHour {
+			t.Errorf("%s: NextHour(%v) = %v", tt.name, tt.from, got.In(ny))
+		}
+	}
+	// A whole year of clock hours, hour by hour: always forward, at most two
+	// real hours apart (the fall-back hour), and as many as expected.
+	h, end, n := cal.HourStart(time.Date(2026, 1, 1, 0, 0, 0, 0, ny)), time.Date(2027, 1, 1, 0, 0, 0, 0, ny), 0
+	for h.Before(end) {
+		next := cal.NextHour(h)
+		if d := next.Sub(h); d <= 0 || d > 2*time.Hour {
+			t.Fatalf("NextHour(%v) = %v", h, next)
+		}
+		h = next
+		n++
+	}
+	if n != 8760-1 { // 8760 real hours in 2026; the fall-back joins two of them into one clock hour
+		t.Errorf("%d clock hours in 2026", n)
+	}
+}
