@@ -78,3 +78,24 @@ func FuzzEncodeMatchesReference(f *testing.F) {
 		}
 	})
 }
+
+// parseUTC's own calendar arithmetic agrees with the time package on every
+// day from year 0 to 9999, and on the instants around them.
+func TestParseUTCMatchesTimeParse(t *testing.T) {
+	day := time.Date(0, 1, 1, 0, 0, 0, 0, time.UTC)
+	end := time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC)
+	for ; day.Before(end); day = day.AddDate(0, 0, 1) {
+		for _, t0 := range []time.Time{day, day.Add(23*time.Hour + 59*time.Minute + 59*time.Second + 999999999)} {
+			text := t0.Format(time.RFC3339Nano)
+			got, ok := parseUTC([]byte(text))
+			if !ok || !got.Equal(t0) {
+				t.Fatalf("parseUTC(%s) = %v %v", text, got, ok)
+			}
+		}
+	}
+	for _, bad := range []string{"2026-02-29T00:00:00Z", "2026-13-01T00:00:00Z", "2026-01-01T24:00:00Z", "2026-01-01T00:00:00.Z", "2026-01-01T00:00:00.1234567890Z"} {
+		if _, ok := parseUTC([]byte(bad)); ok {
+			t.Errorf("parseUTC(%s) accepted", bad)
+		}
+	}
+}

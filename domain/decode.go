@@ -95,6 +95,11 @@ type fields struct {
 
 // Decode reads one event; see the package function Decode.
 func (d *Decoder) Decode(typ string, data []byte) (Event, error) {
+	if typ == TypeNodeAdded || typ == TypeNodeRemoved {
+		if e, ok := d.fastNode(typ, data); ok {
+			return e, nil
+		}
+	}
 	var f fields
 	s := scanner{b: data}
 	if err := s.open(); err != nil {
@@ -708,5 +713,98 @@ func parseUTC(b []byte) (time.Time, bool) {
 		}
 		ns = frac
 	}
-	return time.Date(y, time.Month(mo), d, h, mi, sec, ns, time.UTC), true
+	return time.Unix(daysFromCivil(y, mo, d)*86400+int64(h*3600+mi*60+sec), int64(ns)).UTC(), true
+}
+
+// daysFromCivil is the number of days from 1970-01-01 to y-m-d in the
+// proleptic Gregorian calendar (H. Hinnant's algorithm), cheaper than
+// time.Date on the decoder's hot path.
+func daysFromCivil(y, m, d int) int64 {
+	if m <= 2 {
+		y--
+	}
+	era := y / 400
+	if y < 0 && y%400 != 0 {
+		era--
+	}
+	yoe := y - era*400
+	doy := (153*((m+9)%12)+2)/5 + d - 1
+	doe := yoe*365 + yoe/4 - yoe/100 + doy
+	return int64(era)*146097 + int64(doe) - 719468
+}
+
+// fastNode decodes a NodeAdded or NodeRemoved laid out exactly as
+// AppendEncode writes it (keys in order, plain ASCII strings), by matching
+// literals; anything else reports false and goes to the general decoder,
+// which gives the same event or the error. Node events are most of any log,
+// so this is the rebuild's hot path.
+func (d *Decoder) fastNode(typ string, data []byte) (Event, bool) {
+	f := literal{b: data}
+	var pool, account, at, command, az, node []byte
+	ok := f.lit(`{"v":1,"pool":"`) && f.str(&pool) && f.lit(`,"account":"`) && f.str(&account) &&
+		f.lit(`,"at":"`) && f.str(&at) && f.lit(`,"command":"`) && f.str(&command)
+	if !ok {
+		return nil, false
+	}
+	if typ == TypeNodeAdded && f.lit(`,"az":"`) && !f.str(&az) {
+		return nil, false
+	}
+	if !f.lit(`,"node":"`) || !f.str(&node) || !f.lit("}") || f.i != len(data) ||
+		len(pool) == 0 || len(account) == 0 || len(command) == 0 {
+		return nil, false
+	}
+	when, ok := parseUTC(at)
+	if !ok {
+		return nil, false
+	}
+	m := Meta{Pool: PoolID(d.intern(slotPool, pool)), Account: AccountID(d.intern(slotAccount, account)),
+		At: when, Command: CommandID(d.intern(slotCommand, command))}
+	if typ == TypeNodeAdded {
+		if len(d.added) == 0 {
+			d.added = make([]NodeAdded, nextSlab(&d.nAdded))
+		}
+		n := &d.added[0]
+		d.added = d.added[1:]
+		*n = NodeAdded{Meta: m, Node: NodeID(node), AZ: d.intern(slotAZ, az)}
+		return n, true
+	}
+	if len(d.removedSlab) == 0 {
+		d.removedSlab = make([]NodeRemoved, nextSlab(&d.nRemoved))
+	}
+	n := &d.removedSlab[0]
+	d.removedSlab = d.removedSlab[1:]
+	*n = NodeRemoved{Meta: m, Node: NodeID(node)}
+	return n, true
+}
+
+// literal matches an exact layout.
+type literal struct {
+	b []byte
+	i int
+}
+
+func (l *literal) lit(s string) bool {
+	if len(l.b)-l.i >= len(s) && string(l.b[l.i:l.i+len(s)]) == s {
+		l.i += len(s)
+		return true
+	}
+	return false
+}
+
+// str takes a string's bytes up to its closing quote, which it consumes;
+// it refuses escapes, control characters and non-ASCII (the general decoder
+// handles those).
+func (l *literal) str(out *[]byte) bool {
+	start := l.i
+	for ; l.i < len(l.b); l.i++ {
+		switch c := l.b[l.i]; {
+		case c == '"':
+			*out = l.b[start:l.i]
+			l.i++
+			return true
+		case c == '\\' || c < 0x20 || c >= 0x80:
+			return false
+		}
+	}
+	return false
 }
