@@ -1,12 +1,17 @@
 package simulator_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/respool/respool/domain"
+	"github.com/respool/respool/eventstore"
+	"github.com/respool/respool/eventstore/sqlite"
 	"github.com/respool/respool/simulator"
 )
 
@@ -92,4 +97,101 @@ func BenchmarkRunScale(b *testing.B) {
 	b.Run("pools=10000/tick=1m", func(b *testing.B) {
 		benchRun(b, benchScenario(b, 10_000, time.Minute), simulator.Options{})
 	})
+}
+
+// BenchmarkRun10kPoolsYearStore is what keeping the log costs: the run of
+// BenchmarkRun10kPoolsYear with its events in memory and dropped (the
+// default), kept in an in-memory store (Options.Log), and kept in an
+// SQLite file as poolsim run --store sqlite:FILE keeps it (SyncNormal, the
+// file closed at the end), or with every append synced (SyncFull). Each
+// iteration writes a new file; the figures include opening and closing it.
+func BenchmarkRun10kPoolsYearStore(b *testing.B) {
+	sc := benchScenario(b, 10_000, time.Hour)
+	b.Run("store=memory", func(b *testing.B) { benchRun(b, sc, simulator.Options{}) })
+	b.Run("store=memory-log", func(b *testing.B) {
+		benchLog(b, sc, func(b *testing.B, _ int) eventstore.Store { return eventstore.NewMemory() })
+	})
+	for _, c := range []struct {
+		name string
+		sync sqlite.Sync
+	}{{"sqlite", sqlite.SyncNormal}, {"sqlite-syncfull", sqlite.SyncFull}} {
+		b.Run("store="+c.name, func(b *testing.B) {
+			dir := b.TempDir()
+			benchLog(b, sc, func(b *testing.B, i int) eventstore.Store {
+				s, err := sqlite.Open(context.Background(), sqlite.Config{Path: filepath.Join(dir, fmt.Sprintf("run%d.db", i)), Sync: c.sync})
+				if err != nil {
+					b.Fatal(err)
+				}
+				return s
+			})
+		})
+	}
+}
+
+func benchLog(b *testing.B, sc *simulator.Scenario, open func(*testing.B, int) eventstore.Store) {
+	b.ReportAllocs()
+	var events, i int
+	for b.Loop() {
+		s := open(b, i)
+		i++
+		rep, err := simulator.Run(context.Background(), sc, simulator.Options{Log: s})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := s.Close(); err != nil {
+			b.Fatal(err)
+		}
+		events = rep.Variants[0].Events
+	}
+	b.ReportMetric(float64(events), "events/op")
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(events), "ns/event")
+}
+
+// BenchmarkReplay10kPoolsYear rebuilds the report of
+// BenchmarkRun10kPoolsYear from its log in an SQLite file (poolsim replay).
+func BenchmarkReplay10kPoolsYear(b *testing.B) {
+	ctx := context.Background()
+	sc := benchScenario(b, 10_000, time.Hour)
+	path := filepath.Join(b.TempDir(), "run.db")
+	s, err := sqlite.Open(ctx, sqlite.Config{Path: path, Sync: sqlite.SyncNormal})
+	if err != nil {
+		b.Fatal(err)
+	}
+	want, err := simulator.Run(ctx, sc, simulator.Options{Log: s})
+	if err != nil {
+		b.Fatal(err)
+	}
+	s.Close()
+	st, err := os.Stat(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	replay := func() *simulator.Report {
+		s, err := sqlite.Open(ctx, sqlite.Config{Path: path})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer s.Close()
+		rep, err := simulator.Replay(ctx, s)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return rep
+	}
+	var w, g bytes.Buffer
+	if err := want.WriteJSON(&w); err != nil {
+		b.Fatal(err)
+	}
+	if err := replay().WriteJSON(&g); err != nil {
+		b.Fatal(err)
+	}
+	if !bytes.Equal(w.Bytes(), g.Bytes()) {
+		b.Fatal("the replayed report differs from the run's")
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		replay()
+	}
+	b.ReportMetric(float64(st.Size())/float64(want.Variants[0].Events), "file-bytes/event")
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(want.Variants[0].Events), "ns/event")
 }

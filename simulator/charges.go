@@ -77,59 +77,102 @@ type poolTrace struct {
 // charges folds the run's log through the projections and returns what
 // each pool cost up to end, and the run's cumulative cost curve from start.
 func charges(ctx context.Context, store eventstore.Store, pol domain.Policy, start, end time.Time) (*runCharges, error) {
-	ch := projections.NewCharges(pol, projections.Options{})
-	nl := projections.NewNodeList(projections.Options{})
-	runner := projections.NewRunner(store, ch, nl)
-	var dec domain.Decoder // one for the whole log: it reuses its buffers
-	traces := map[domain.PoolID]*poolTrace{}
-	var order []domain.PoolID
-	n := 0
+	f := newFold(pol, end, false)
 	for rec, err := range store.ReadAll(ctx, 0) {
 		if err != nil {
 			return nil, fmt.Errorf("reading the run's events: %w", err)
 		}
-		n++
-		if !strings.HasPrefix(rec.Stream, "pool-") {
-			continue // the charges and the node list are folded from pool events only
-		}
-		ev, err := dec.Decode(rec.Type, rec.Data)
-		if err != nil {
-			return nil, &projections.DecodeError{Stream: rec.Stream, Version: rec.Version, Position: rec.Position, Type: rec.Type, Err: err}
-		}
-		env := projections.Envelope{Stream: rec.Stream, Version: rec.Version, Position: rec.Position, ID: rec.ID, Event: ev}
-		if err := runner.ApplyEnvelope(env); err != nil {
+		if err := f.add(rec); err != nil {
 			return nil, err
 		}
-		m := env.Event.EventMeta()
-		if m.Pool == "" || m.At.After(end) {
-			continue
-		}
-		tr := traces[m.Pool]
-		if tr == nil {
-			tr = &poolTrace{}
-			traces[m.Pool] = tr
-			order = append(order, m.Pool)
-		}
-		if k := len(tr.instants); k == 0 || m.At.After(tr.instants[k-1]) {
-			tr.instants = append(tr.instants, m.At)
-		}
-		switch ev := env.Event.(type) {
-		case *domain.StatusChanged:
-			tr.history = append(tr.history, StatusEvent{at: ev.At, Status: string(ev.To), Reason: ev.Reason})
-			switch {
-			case ev.To == domain.StatusFrozen:
-				tr.frozen = append(tr.frozen, [2]time.Time{ev.At, end})
-			case ev.From == domain.StatusFrozen && len(tr.frozen) > 0:
-				tr.frozen[len(tr.frozen)-1][1] = ev.At
-			}
-		case *domain.Deleted:
-			tr.history = append(tr.history, StatusEvent{at: ev.At, Status: string(domain.StatusDeleted), Reason: ev.Reason})
-		case *domain.RenewalFailed:
-			tr.failed++
-		}
 	}
+	return f.charges(start), nil
+}
 
-	rc := &runCharges{Pools: map[domain.PoolID]*poolCharges{}, Events: n}
+// fold is a run's log folded, record by record in log order, through the
+// projections (and, for Replay, into the pools' states).
+type fold struct {
+	end    time.Time
+	pol    domain.Policy
+	ch     *projections.Charges
+	nl     *projections.NodeList
+	runner *projections.Runner
+	dec    domain.Decoder // one for the whole log: it reuses its buffers
+	traces map[domain.PoolID]*poolTrace
+	order  []domain.PoolID
+	n      int
+	// states are the pools' states as of their last event, when asked
+	// for (nil otherwise): what Service.Pool gives at the end of a run.
+	states map[domain.PoolID]*domain.Pool
+}
+
+func newFold(pol domain.Policy, end time.Time, states bool) *fold {
+	f := &fold{end: end, pol: pol, ch: projections.NewCharges(pol, projections.Options{}),
+		nl: projections.NewNodeList(projections.Options{}), traces: map[domain.PoolID]*poolTrace{}}
+	f.runner = projections.NewRunner(nil, f.ch, f.nl) // fed by hand: ApplyEnvelope
+	if states {
+		f.states = map[domain.PoolID]*domain.Pool{}
+	}
+	return f
+}
+
+// add folds the next record of the log.
+func (f *fold) add(rec eventstore.Record) error {
+	f.n++
+	if !strings.HasPrefix(rec.Stream, "pool-") {
+		return nil // the charges and the node list are folded from pool events only
+	}
+	ev, err := f.dec.Decode(rec.Type, rec.Data)
+	if err != nil {
+		return &projections.DecodeError{Stream: rec.Stream, Version: rec.Version, Position: rec.Position, Type: rec.Type, Err: err}
+	}
+	env := projections.Envelope{Stream: rec.Stream, Version: rec.Version, Position: rec.Position, ID: rec.ID, Event: ev}
+	if err := f.runner.ApplyEnvelope(env); err != nil {
+		return err
+	}
+	m := env.Event.EventMeta()
+	if f.states != nil && m.Pool != "" {
+		st := f.states[m.Pool]
+		if st == nil {
+			st = &domain.Pool{}
+			f.states[m.Pool] = st
+		}
+		st.Evolve(ev, f.pol)
+	}
+	if m.Pool == "" || m.At.After(f.end) {
+		return nil
+	}
+	tr := f.traces[m.Pool]
+	if tr == nil {
+		tr = &poolTrace{}
+		f.traces[m.Pool] = tr
+		f.order = append(f.order, m.Pool)
+	}
+	if k := len(tr.instants); k == 0 || m.At.After(tr.instants[k-1]) {
+		tr.instants = append(tr.instants, m.At)
+	}
+	switch ev := env.Event.(type) {
+	case *domain.StatusChanged:
+		tr.history = append(tr.history, StatusEvent{at: ev.At, Status: string(ev.To), Reason: ev.Reason})
+		switch {
+		case ev.To == domain.StatusFrozen:
+			tr.frozen = append(tr.frozen, [2]time.Time{ev.At, f.end})
+		case ev.From == domain.StatusFrozen && len(tr.frozen) > 0:
+			tr.frozen[len(tr.frozen)-1][1] = ev.At
+		}
+	case *domain.Deleted:
+		tr.history = append(tr.history, StatusEvent{at: ev.At, Status: string(domain.StatusDeleted), Reason: ev.Reason})
+	case *domain.RenewalFailed:
+		tr.failed++
+	}
+	return nil
+}
+
+// charges returns what each pool cost up to the fold's end, and the run's
+// cumulative cost curve from start.
+func (f *fold) charges(start time.Time) *runCharges {
+	ch, nl, traces, order, end := f.ch, f.nl, f.traces, f.order, f.end
+	rc := &runCharges{Pools: map[domain.PoolID]*poolCharges{}, Events: f.n}
 	var steps []curveStep
 	for _, id := range order {
 		tr := traces[id]
@@ -165,7 +208,7 @@ func charges(ctx context.Context, store eventstore.Store, pol domain.Policy, sta
 		b.add(s.t, s.jump, s.dRate)
 	}
 	rc.Curve = b.done()
-	return rc, nil
+	return rc
 }
 
 // curveStep is a change of a run's cumulative cost at t: a jump, and a

@@ -25,7 +25,8 @@
 // # The engine
 //
 // Run gives each variant its own respool.Service over a fresh in-memory
-// store and replays the scenario on it, forward in time:
+// store (or its own part of Options.Log: see Keeping the log) and replays
+// the scenario on it, forward in time:
 //
 //   - accounts are opened at the start;
 //   - the scenario's steps (pool creations and actions) are carried out in
@@ -67,6 +68,47 @@
 // cumulative cost over time and its spend per calendar month. WriteTable
 // writes the report for people, WriteCSV as one long table, and WriteHTML
 // as a self-contained page with inline SVG charts.
+//
+// # Keeping the log
+//
+// By default a run's events are dropped with its in-memory stores. Given
+// Options.Log, an empty eventstore.Store of any backend (an SQLite file
+// for poolsim run --store sqlite:FILE), Run keeps every variant's event
+// log in it, and Replay rebuilds the report from that store alone, later
+// and elsewhere: the same JSON, table, CSV and HTML, without the scenario
+// file. The layout, in the store's streams:
+//
+//   - "v0/…" for base, "v1/…", "v2/…" for the other variants in order:
+//     each variant's pool-, account- and stock- streams, every event as
+//     its Service wrote it, under the variant's prefix (which its event
+//     ids carry too). The variant's Service sees a store of its own,
+//     without the prefix: positions from 1, its own streams only. The
+//     shared store judges every append; reads are served from a copy in
+//     memory, so a run reads nothing back from the file.
+//   - "simulation-run" (LogStream), JSON events: simulation.started, with
+//     what the report needs that the pools' events do not hold (the
+//     scenario's name, file, start, end, tick and sampling step, billing
+//     zone, policy and rate card, and each variant's name, prefix, changes
+//     and pools in order), then simulation.variant_finished for each
+//     variant as it ends (its rejected steps, which wrote no event, and its
+//     number of events), then simulation.finished.
+//
+// Replay reads the log once, feeds each variant's events through the same
+// projections as Run, in the same order, and folds the pools' states from
+// them; it writes nothing. It refuses, each with its own error, a store
+// that holds no run (ErrNotLog), a run of another layout (ErrLogVersion),
+// one that did not finish (ErrLogUnfinished), and one that does not hold
+// together (ErrLogCorrupt: an undecodable event, a stream of no variant, a
+// variant with events missing). A store holds one run: Run refuses one
+// that holds any event (ErrLogNotEmpty). ReadLogInfo says which run a
+// store holds.
+//
+// Keeping the log costs what the store's appends cost: one append per
+// decision of a variant's Service, each a transaction of its own. In
+// SQLite (SyncNormal) a year of 10,000 pools (133,188 events in 88,188
+// appends) took 10 to 20 s instead of about 1 s in memory, on a busy
+// 2-core machine: some 100 µs per append, nearly all of it SQLite's
+// transaction. Replaying that file takes about 1.2 s (bench_test.go).
 //
 // Choices where SPEC is silent: a pool's name defaults to its id; a pool
 // may carry a description (R2); an action's at and a pool's at lie in

@@ -14,6 +14,7 @@ import (
 
 	"github.com/respool/respool"
 	"github.com/respool/respool/domain"
+	"github.com/respool/respool/eventstore"
 )
 
 // DefaultMaxPoints is the most samples a cumulative cost series holds when
@@ -41,6 +42,14 @@ type Options struct {
 	// run), before the Service is dropped. It may be called concurrently
 	// for different variants. An error ends the run.
 	Inspect func(variant string, svc *respool.Service) error
+	// Log, if set, keeps the run's event log in this store instead of
+	// dropping it with a fresh in-memory store per variant: each variant's
+	// Service writes to it under its own stream prefix ("v0/" for base,
+	// "v1/" for the next variant...), and the stream "simulation-run"
+	// records what Replay needs to rebuild the report from the store
+	// alone. The store must be empty (ErrLogNotEmpty). Run does not close
+	// it. See the package documentation for the layout.
+	Log eventstore.Store
 }
 
 // Progress says how far a run has come.
@@ -52,7 +61,8 @@ type Progress struct {
 
 // Run simulates every variant of sc from Start to End and returns the
 // report. Each variant runs on its own respool.Service over a fresh
-// in-memory store, so variants share nothing.
+// in-memory store, so variants share nothing; with Options.Log, over its
+// own part of that store instead (still sharing nothing).
 //
 // The engine carries out everything at its own instant: the scenario's pool
 // creations and actions in time order (at the same instant, creations
@@ -94,16 +104,30 @@ func Run(ctx context.Context, sc *Scenario, opt Options) (*Report, error) {
 	}
 	prog := newProgressSink(opt.Progress, len(sc.Variants))
 
+	var log *runLog
+	if opt.Log != nil {
+		var err error
+		if log, err = startLog(ctx, opt.Log, sc, tick, step); err != nil {
+			return nil, err
+		}
+	}
 	out := make([]*variantRun, len(sc.Variants))
 	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(par)
 	for i := range sc.Variants {
 		g.Go(func() error {
 			name := sc.Variants[i].Name
-			vr, err := runVariant(gctx, sc, sc.Variants[i], samples, opt.Inspect, func(t time.Time) {
+			var store eventstore.Store // nil: a fresh in-memory store
+			if log != nil {
+				store = log.views[i]
+			}
+			vr, err := runVariant(gctx, sc, sc.Variants[i], store, samples, opt.Inspect, func(t time.Time) {
 				// replaying is 90% of a variant's work; its charges the rest
 				prog.report(i, name, t, 0.9*float64(t.Sub(sc.Start))/float64(sc.End.Sub(sc.Start)))
 			})
+			if err == nil && log != nil {
+				err = log.variantDone(gctx, i, vr)
+			}
 			if err != nil {
 				return fmt.Errorf("variant %s: %w", sc.Variants[i].Name, err)
 			}
@@ -114,6 +138,11 @@ func Run(ctx context.Context, sc *Scenario, opt Options) (*Report, error) {
 	}
 	if err := g.Wait(); err != nil {
 		return nil, err
+	}
+	if log != nil {
+		if err := log.finish(ctx); err != nil {
+			return nil, err
+		}
 	}
 	return buildReport(sc, tick, step, samples, out), nil
 }
@@ -215,9 +244,9 @@ type variantRun struct {
 	charges  *runCharges
 }
 
-func runVariant(ctx context.Context, sc *Scenario, v Variant, samples []time.Time,
+func runVariant(ctx context.Context, sc *Scenario, v Variant, store eventstore.Store, samples []time.Time,
 	inspect func(string, *respool.Service) error, progress func(time.Time)) (*variantRun, error) {
-	svc, err := respool.New(ctx, respool.Config{Catalog: sc.Catalog, Policy: sc.Policy})
+	svc, err := respool.New(ctx, respool.Config{Store: store, Catalog: sc.Catalog, Policy: sc.Policy})
 	if err != nil {
 		return nil, err
 	}

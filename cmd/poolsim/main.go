@@ -3,6 +3,8 @@
 // pay-per-use?".
 //
 //	poolsim run FILE [--format table|json|csv|html] [--out FILE] [--tick 1h]
+//	             [--store memory|sqlite:LOG] [--overwrite]
+//	poolsim replay LOG [--format table|json|csv|html] [--out FILE]
 //	poolsim validate FILE
 //
 // A scenario is a YAML file (SPEC section 9; see examples/scenarios/). run
@@ -10,7 +12,18 @@
 // section 9, csv one long table, html a self-contained page with charts.
 // validate checks the file and tells which steps the rules would reject.
 //
-// Exit codes: 0 success, 1 a bad scenario (or a failed run), 2 bad usage.
+// By default a run's events live in memory and are gone when it ends.
+// With --store sqlite:LOG, run keeps every variant's event log in the
+// SQLite file LOG (each variant under its own stream prefix, with a
+// simulation-run stream that describes the run: see package simulator),
+// and replay LOG rebuilds the very report run printed from those events
+// alone, without the scenario file. run writes LOG only once the run has
+// succeeded; it refuses a file that already holds a run unless
+// --overwrite is given, and never replaces a file that is not a poolsim
+// log.
+//
+// Exit codes: 0 success, 1 a bad scenario, a failed run, or a log that
+// cannot be replayed (missing, not a poolsim log, corrupt), 2 bad usage.
 // Problems are written to stderr, each naming the file, line and key and
 // how to fix it; a scenario with any problem produces no report at all.
 // While a long run goes, a progress bar is drawn on stderr if it is a
@@ -31,6 +44,7 @@ import (
 
 	"github.com/mattn/go-isatty"
 
+	"github.com/respool/respool"
 	"github.com/respool/respool/simulator"
 )
 
@@ -52,6 +66,8 @@ func main() {
 type cli struct {
 	stdout, stderr io.Writer
 	tty            bool // stderr is a terminal: draw progress
+	// inspect, if set, is run's simulator.Options.Inspect (for tests).
+	inspect func(variant string, svc *respool.Service) error
 }
 
 const usage = `poolsim simulates dedicated resource pools from a scenario file and
@@ -59,13 +75,15 @@ compares what-if variants ("is a year up front cheaper than pay-per-use?").
 
 Usage:
   poolsim run FILE [flags]     simulate FILE and print a report
+  poolsim replay LOG [flags]   print the report of a run kept in LOG (run --store sqlite:LOG)
   poolsim validate FILE        check FILE without printing a report
   poolsim help [COMMAND]       show help
 
 A scenario is a YAML file: see examples/scenarios/ for stories to start from.
 Run 'poolsim COMMAND --help' for a command's flags.
 
-Exit codes: 0 success, 1 a bad scenario, 2 bad usage.
+Exit codes: 0 success, 1 a bad scenario, a failed run or a log that cannot
+be replayed, 2 bad usage.
 `
 
 func (c cli) main(ctx context.Context, args []string) int {
@@ -76,6 +94,8 @@ func (c cli) main(ctx context.Context, args []string) int {
 	switch args[0] {
 	case "run":
 		return c.run(ctx, args[1:])
+	case "replay":
+		return c.replay(ctx, args[1:])
 	case "validate":
 		return c.validate(ctx, args[1:])
 	case "help", "-h", "-help", "--help":
@@ -123,12 +143,20 @@ func (c cli) run(ctx context.Context, args []string) int {
 	format := fs.String("format", "", "report `FORMAT`: table, json, csv or html (default: from --out's extension, else table)")
 	out := fs.String("out", "", "write the report to this `FILE` instead of stdout (replaced only once the run succeeds)")
 	tick := fs.String("tick", "", "sample the cost every `DURATION` (such as 1h or 1d) instead of the scenario's tick; results do not change")
+	storeArg := fs.String("store", "memory", "`STORE` of the run's events: memory (the default; nothing is kept) or sqlite:LOG, an SQLite file that 'poolsim replay LOG' rebuilds the report from")
+	overwrite := fs.Bool("overwrite", false, "with --store sqlite:LOG, replace a run LOG already holds")
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), `Usage: poolsim run FILE [flags]
 
 Simulates the scenario FILE from its start to its end, every variant on its
 own, and prints what each pool cost, what the rules rejected, and what the
 variants save against base.
+
+With --store sqlite:LOG the events of every variant are kept in the SQLite
+file LOG, with what the report needs besides them; 'poolsim replay LOG'
+prints the same report again from LOG alone. LOG is written only once the
+run succeeds. A LOG that already holds a run is refused unless --overwrite
+is given; a file that is not a poolsim log is never replaced.
 
 Flags:
 `)
@@ -138,6 +166,7 @@ Examples:
   poolsim run examples/scenarios/training-year.yaml
   poolsim run examples/scenarios/training-year.yaml --format json
   poolsim run examples/scenarios/training-year.yaml --out report.html
+  poolsim run examples/scenarios/training-year.yaml --store sqlite:training.db
 `)
 	}
 	pos, code, ok := c.parse(fs, args)
@@ -147,21 +176,8 @@ Examples:
 	if len(pos) != 1 {
 		return c.usageError("run", "want one scenario FILE, got %d arguments", len(pos))
 	}
-	f := strings.ToLower(*format)
-	if f == "" {
-		f = "table"
-		switch strings.ToLower(filepath.Ext(*out)) {
-		case ".json":
-			f = "json"
-		case ".csv":
-			f = "csv"
-		case ".html", ".htm":
-			f = "html"
-		}
-	}
-	switch f {
-	case "table", "text", "json", "csv", "html":
-	default:
+	f, ok := reportFormat(*format, *out)
+	if !ok {
 		return c.usageError("run", "--format %q: want table, json, csv or html", *format)
 	}
 	var opt simulator.Options
@@ -172,19 +188,76 @@ Examples:
 		}
 		opt.Tick = d
 	}
+	spec, err := parseStore(*storeArg)
+	if err != nil {
+		return c.usageError("run", "--store %v", err)
+	}
+	if *overwrite && spec.sqlite == "" {
+		return c.usageError("run", "--overwrite goes with --store sqlite:LOG")
+	}
 
 	sc, err := simulator.Load(pos[0])
 	if err != nil {
 		return c.scenarioError(err)
 	}
+	var log *keptLog
+	if spec.sqlite != "" {
+		if log, err = createLog(ctx, spec.sqlite, *overwrite); err != nil {
+			fmt.Fprintf(c.stderr, "poolsim: %v\n", err)
+			return exitScenario
+		}
+		opt.Log = log.store
+	}
 	bar := newProgressBar(c.stderr, c.tty, time.Now)
 	opt.Progress = bar.update
+	opt.Inspect = c.inspect
 	rep, err := simulator.Run(ctx, sc, opt)
 	bar.clear()
 	if err != nil {
+		if log != nil {
+			log.abort()
+		}
 		fmt.Fprintf(c.stderr, "poolsim: %s: the run failed: %v\n", pos[0], err)
 		return exitScenario
 	}
+	if log != nil {
+		if err := log.commit(); err != nil {
+			fmt.Fprintf(c.stderr, "poolsim: keeping the log in %s: %v\n", spec.sqlite, err)
+			return exitScenario
+		}
+	}
+	if code := c.writeReport(rep, f, *out); code != exitOK {
+		return code
+	}
+	if log != nil {
+		fmt.Fprintf(c.stderr, "poolsim: kept the run's events in %s ('poolsim replay %s' prints this report again)\n", spec.sqlite, spec.sqlite)
+	}
+	return exitOK
+}
+
+// reportFormat is the format named by --format, or by --out's extension.
+func reportFormat(format, out string) (string, bool) {
+	f := strings.ToLower(format)
+	if f == "" {
+		f = "table"
+		switch strings.ToLower(filepath.Ext(out)) {
+		case ".json":
+			f = "json"
+		case ".csv":
+			f = "csv"
+		case ".html", ".htm":
+			f = "html"
+		}
+	}
+	switch f {
+	case "table", "text", "json", "csv", "html":
+		return f, true
+	}
+	return "", false
+}
+
+// writeReport writes rep in format f to out, or to stdout if out is "".
+func (c cli) writeReport(rep *simulator.Report, f, out string) int {
 	write := func(w io.Writer) error {
 		switch f {
 		case "json":
@@ -196,19 +269,70 @@ Examples:
 		}
 		return rep.WriteTable(w)
 	}
-	if *out == "" {
+	if out == "" {
 		if err := write(c.stdout); err != nil {
 			fmt.Fprintf(c.stderr, "poolsim: writing the report: %v\n", err)
 			return exitScenario
 		}
 		return exitOK
 	}
-	if err := writeFileAtomic(*out, write); err != nil {
-		fmt.Fprintf(c.stderr, "poolsim: writing %s: %v\n", *out, err)
+	if err := writeFileAtomic(out, write); err != nil {
+		fmt.Fprintf(c.stderr, "poolsim: writing %s: %v\n", out, err)
 		return exitScenario
 	}
-	fmt.Fprintf(c.stderr, "poolsim: wrote %s report to %s\n", f, *out)
+	fmt.Fprintf(c.stderr, "poolsim: wrote %s report to %s\n", f, out)
 	return exitOK
+}
+
+func (c cli) replay(ctx context.Context, args []string) int {
+	fs := flag.NewFlagSet("replay", flag.ContinueOnError)
+	format := fs.String("format", "", "report `FORMAT`: table, json, csv or html (default: from --out's extension, else table)")
+	out := fs.String("out", "", "write the report to this `FILE` instead of stdout")
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), `Usage: poolsim replay LOG [flags]
+
+Prints the report of the run kept in LOG (written by 'poolsim run FILE
+--store sqlite:LOG'), rebuilt from the events in LOG alone: the scenario
+file is not read. The report is the one run printed, in any format.
+
+Flags:
+`)
+		printFlags(fs)
+		fmt.Fprint(fs.Output(), `
+Examples:
+  poolsim run examples/scenarios/training-year.yaml --store sqlite:training.db
+  poolsim replay training.db
+  poolsim replay training.db --out report.html
+
+Exit code: 0 success; 1 if LOG is missing, is not a poolsim log, is corrupt,
+or holds a run that did not finish; 2 for bad usage.
+`)
+	}
+	pos, code, ok := c.parse(fs, args)
+	if !ok {
+		return code
+	}
+	if len(pos) != 1 {
+		return c.usageError("replay", "want one LOG file, got %d arguments", len(pos))
+	}
+	f, ok := reportFormat(*format, *out)
+	if !ok {
+		return c.usageError("replay", "--format %q: want table, json, csv or html", *format)
+	}
+	s, err := openLog(ctx, pos[0])
+	if err != nil {
+		fmt.Fprintf(c.stderr, "poolsim: %v\n", err)
+		return exitScenario
+	}
+	rep, err := simulator.Replay(ctx, s)
+	if cerr := s.Close(); err == nil && cerr != nil {
+		err = cerr
+	}
+	if err != nil {
+		fmt.Fprintf(c.stderr, "poolsim: %s\n", replayError(pos[0], err))
+		return exitScenario
+	}
+	return c.writeReport(rep, f, *out)
 }
 
 // writeFileAtomic writes a file through a temporary file beside it, so that

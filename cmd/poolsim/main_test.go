@@ -5,12 +5,18 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/respool/respool"
+	"github.com/respool/respool/eventstore"
+	"github.com/respool/respool/eventstore/sqlite"
 	"github.com/respool/respool/simulator"
 )
 
@@ -48,6 +54,18 @@ func TestUsage(t *testing.T) {
 		{"bad format", []string{"run", example, "--format", "xml"}, exitUsage, "", `--format "xml": want table, json, csv or html`},
 		{"bad tick", []string{"run", example, "--tick", "0s"}, exitUsage, "", "--tick"},
 		{"validate without a file", []string{"validate"}, exitUsage, "", "want one scenario FILE"},
+		{"help lists replay", []string{"help"}, exitOK, "poolsim replay LOG", ""},
+		{"replay --help", []string{"replay", "--help"}, exitOK, "Usage: poolsim replay LOG [flags]", ""},
+		{"help replay", []string{"help", "replay"}, exitOK, "--format", ""},
+		{"run --help shows --store", []string{"run", "--help"}, exitOK, "--store sqlite:LOG", ""},
+		{"replay without a file", []string{"replay"}, exitUsage, "", "want one LOG file, got 0 arguments"},
+		{"replay two files", []string{"replay", "a.db", "b.db"}, exitUsage, "", "got 2 arguments"},
+		{"replay bad format", []string{"replay", "a.db", "--format", "xml"}, exitUsage, "", `--format "xml"`},
+		{"replay unknown flag", []string{"replay", "a.db", "--store", "memory"}, exitUsage, "", "flag provided but not defined: -store"},
+		{"bad store", []string{"run", example, "--store", "disk"}, exitUsage, "", `--store "disk": want memory or sqlite:FILE`},
+		{"sqlite store without a file", []string{"run", example, "--store", "sqlite:"}, exitUsage, "", "give the file"},
+		{"postgres store", []string{"run", example, "--store", "postgres:postgres://localhost/x"}, exitUsage, "", "memory or in an SQLite file only"},
+		{"overwrite without a file", []string{"run", example, "--overwrite"}, exitUsage, "", "--overwrite goes with --store sqlite:LOG"},
 		{"missing file", []string{"run", "no/such/scenario.yaml"}, exitScenario, "", "no/such/scenario.yaml: no such file"},
 	}
 	for _, c := range cases {
@@ -236,5 +254,257 @@ func TestProgress(t *testing.T) {
 	off.clear()
 	if buf.Len() != 0 {
 		t.Errorf("drew on a non-terminal: %q", buf.String())
+	}
+}
+
+// exampleScenarios are the scenario files of examples/scenarios.
+func exampleScenarios(t *testing.T) []string {
+	t.Helper()
+	files, err := filepath.Glob("../../examples/scenarios/*.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, f := range files {
+		if !strings.HasPrefix(filepath.Base(f), "catalog") {
+			out = append(out, f)
+		}
+	}
+	if len(out) < 5 {
+		t.Fatalf("found %d example scenarios", len(out))
+	}
+	return out
+}
+
+// TestRunStoreReplay: for every example scenario, the JSON report of
+// run --store sqlite:F is the JSON report of a run in memory, and replay F
+// prints it again, byte for byte, from F alone; so do the other formats.
+func TestRunStoreReplay(t *testing.T) {
+	t.Parallel()
+	for _, path := range exampleScenarios(t) {
+		name := strings.TrimSuffix(filepath.Base(path), ".yaml")
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			log := filepath.Join(dir, name+".db")
+			code, mem, stderr := poolsim(t, false, "run", path, "--format", "json")
+			if code != exitOK {
+				t.Fatalf("run: exit %d: %s", code, stderr)
+			}
+			code, kept, stderr := poolsim(t, false, "run", path, "--format", "json", "--store", "sqlite:"+log)
+			if code != exitOK {
+				t.Fatalf("run --store: exit %d: %s", code, stderr)
+			}
+			if !strings.Contains(stderr, "kept the run's events in "+log) {
+				t.Errorf("run --store does not say where the log is: %q", stderr)
+			}
+			if kept != mem {
+				t.Errorf("run --store sqlite reports otherwise than in memory:\n%s", firstDiff(mem, kept))
+			}
+			if files, _ := filepath.Glob(filepath.Join(dir, "*")); len(files) != 1 {
+				t.Errorf("the run left %v, want only %s", files, log)
+			}
+			code, replayed, stderr := poolsim(t, false, "replay", log, "--format", "json")
+			if code != exitOK || stderr != "" {
+				t.Fatalf("replay: exit %d: %s", code, stderr)
+			}
+			if replayed != kept {
+				t.Errorf("replay prints another report than run did:\n%s", firstDiff(kept, replayed))
+			}
+			for _, f := range []string{"table", "csv", "html"} {
+				_, a, _ := poolsim(t, false, "run", path, "--format", f)
+				_, b, _ := poolsim(t, false, "replay", log, "--format", f)
+				if a != b || a == "" {
+					t.Errorf("replay --format %s differs from run:\n%s", f, firstDiff(a, b))
+				}
+			}
+		})
+	}
+}
+
+// firstDiff shows the first differing line of two texts.
+func firstDiff(want, got string) string {
+	wl, gl := strings.Split(want, "\n"), strings.Split(got, "\n")
+	for i := 0; i < len(wl) && i < len(gl); i++ {
+		if wl[i] != gl[i] {
+			return fmt.Sprintf("line %d:\n  want %s\n  got  %s", i+1, wl[i], gl[i])
+		}
+	}
+	return fmt.Sprintf("lengths differ: want %d lines, got %d", len(wl), len(gl))
+}
+
+// TestRunStoreRefuses: a file that holds a run is replaced only with
+// --overwrite; a file that is not a poolsim log never; a run that fails
+// leaves the file as it was and nothing beside it.
+func TestRunStoreRefuses(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dir := t.TempDir()
+	log := filepath.Join(dir, "run.db")
+	other := "../../examples/scenarios/gpu-contention.yaml"
+	if code, _, stderr := poolsim(t, false, "run", example, "--store", "sqlite:"+log); code != exitOK {
+		t.Fatalf("run: exit %d: %s", code, stderr)
+	}
+	before := mustRead(t, log)
+
+	code, stdout, stderr := poolsim(t, false, "run", other, "--store", "sqlite:"+log)
+	if code != exitScenario || stdout != "" || !strings.Contains(stderr, log+` already holds a run (scenario "training pool`) || !strings.Contains(stderr, "--overwrite") {
+		t.Errorf("a second run into the log: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	if !bytes.Equal(mustRead(t, log), before) {
+		t.Error("the refused run changed the log")
+	}
+
+	// A bad scenario or a failed run leaves the log alone, and no file
+	// beside it.
+	bad := filepath.Join(dir, "bad.yaml")
+	if err := os.WriteFile(bad, []byte("name: x\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, _ := poolsim(t, false, "run", bad, "--store", "sqlite:"+log, "--overwrite"); code != exitScenario {
+		t.Errorf("a bad scenario: exit %d", code)
+	}
+	var errb bytes.Buffer
+	fail := func(v string, _ *respool.Service) error {
+		if v == "vision-prepaid" {
+			return errors.New("stopped")
+		}
+		return nil
+	}
+	if code := (cli{stdout: io.Discard, stderr: &errb, inspect: fail}).main(ctx, []string{"run", other, "--store", "sqlite:" + log, "--overwrite"}); code != exitScenario || !strings.Contains(errb.String(), "the run failed: variant vision-prepaid: stopped") {
+		t.Errorf("a failed run: exit %d, stderr %q", code, errb.String())
+	}
+	if !bytes.Equal(mustRead(t, log), before) {
+		t.Error("a failed run changed the log")
+	}
+	if files, _ := filepath.Glob(filepath.Join(dir, "*")); len(files) != 2 {
+		t.Errorf("failed runs left %v", files)
+	}
+
+	code, _, stderr = poolsim(t, false, "run", other, "--store", "sqlite:"+log, "--overwrite", "--format", "json")
+	if code != exitOK {
+		t.Fatalf("run --overwrite: exit %d: %s", code, stderr)
+	}
+	_, replayed, _ := poolsim(t, false, "replay", log, "--format", "json")
+	if !strings.Contains(replayed, `"scenario": "two accounts contending`) {
+		t.Errorf("after --overwrite, the log replays %.200s", replayed)
+	}
+
+	// Files that are not poolsim logs, with or without --overwrite.
+	junk := filepath.Join(dir, "junk.db")
+	if err := os.WriteFile(junk, bytes.Repeat([]byte("not a database "), 400), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	store := filepath.Join(dir, "pools.db")
+	s, err := sqlite.Open(ctx, sqlite.Config{Path: store})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Append(ctx, "pool-a", eventstore.NoStream, eventstore.Event{ID: "1", Type: "pool.created", Data: []byte("{}")}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	for _, c := range []struct{ file, want string }{
+		{junk, junk + " is not a poolsim log (it is not an SQLite database)"},
+		{store, store + " is a respool event store holding 1 events that are not a poolsim run"},
+		{dir, dir + " is a directory"},
+	} {
+		var before []byte
+		if c.file != dir {
+			before = mustRead(t, c.file)
+		}
+		for _, extra := range [][]string{nil, {"--overwrite"}} {
+			code, _, stderr := poolsim(t, false, append([]string{"run", example, "--store", "sqlite:" + c.file}, extra...)...)
+			if code != exitScenario || !strings.Contains(stderr, c.want) {
+				t.Errorf("run into %s %v: exit %d, stderr %q, want %q", c.file, extra, code, stderr, c.want)
+			}
+		}
+		if c.file != dir && !bytes.Equal(mustRead(t, c.file), before) {
+			t.Errorf("%s was changed", c.file)
+		}
+	}
+
+	// An empty file is fine: there is nothing to lose.
+	empty := filepath.Join(dir, "empty.db")
+	if err := os.WriteFile(empty, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if code, _, stderr := poolsim(t, false, "run", example, "--store", "sqlite:"+empty); code != exitOK {
+		t.Errorf("run into an empty file: exit %d: %s", code, stderr)
+	}
+}
+
+// TestReplayErrors: a missing file, a file that is not a poolsim log, a
+// corrupt one, and a run that did not finish are each a clear error and
+// exit code 1.
+func TestReplayErrors(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dir := t.TempDir()
+	write := func(name string, data []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	good := filepath.Join(dir, "good.db")
+	if code, _, stderr := poolsim(t, false, "run", example, "--store", "sqlite:"+good); code != exitOK {
+		t.Fatalf("run: exit %d: %s", code, stderr)
+	}
+	data := mustRead(t, good)
+	// Garbage over the pages that hold the events; page 1 (the schema)
+	// stays, so the file opens and the damage shows when it is read.
+	damaged := append([]byte(nil), data...)
+	for i := 8192; i < len(damaged); i++ {
+		damaged[i] = byte(i * 7)
+	}
+	pools := filepath.Join(dir, "pools.db")
+	s, err := sqlite.Open(ctx, sqlite.Config{Path: pools})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Append(ctx, "pool-a", eventstore.NoStream, eventstore.Event{ID: "1", Type: "pool.created", Data: []byte("{}")}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	unfinished := filepath.Join(dir, "unfinished.db")
+	s, err = sqlite.Open(ctx, sqlite.Config{Path: unfinished})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc, err := simulator.Load(example)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop := errors.New("stop")
+	if _, err := simulator.Run(ctx, sc, simulator.Options{Log: s, Parallel: 1, Inspect: func(v string, _ *respool.Service) error {
+		if v == "monthly" {
+			return stop
+		}
+		return nil
+	}}); !errors.Is(err, stop) {
+		t.Fatalf("the run that should stop: %v", err)
+	}
+	s.Close()
+
+	for _, c := range []struct{ file, want string }{
+		{filepath.Join(dir, "missing.db"), "missing.db: no such file"},
+		{write("empty.db", nil), "empty.db is not a poolsim log: the file is empty"},
+		{write("text.db", []byte("name: a scenario, not a log\n")), "text.db is not a poolsim log: it is not an SQLite database"},
+		{write("header.db", data[:50]), "header.db is"},
+		{write("truncated.db", data[:len(data)/3]), "truncated.db is corrupt"},
+		{write("damaged.db", damaged), "damaged.db is corrupt"},
+		{pools, "pools.db is not a poolsim log: it holds no simulation run"},
+		{unfinished, "unfinished.db holds a run that did not finish"},
+		{dir, "is a directory"},
+	} {
+		code, stdout, stderr := poolsim(t, false, "replay", c.file)
+		if code != exitScenario || stdout != "" || !strings.Contains(stderr, c.want) {
+			t.Errorf("replay %s: exit %d, stdout %.80q, stderr %q, want %q", c.file, code, stdout, stderr, c.want)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "missing.db")); !os.IsNotExist(err) {
+		t.Error("replay created the missing file")
 	}
 }
