@@ -93,6 +93,10 @@ func (a *Account) Balance(t time.Time) (Money, bool) {
 	return Money{d: left.Truncate(8)}, true
 }
 
+// MaxArrearsHours is how far ahead ArrearsDue looks: a balance that lasts
+// longer than this (about 114 years) at the current rate is not due.
+const MaxArrearsHours = 1_000_000
+
 // ArrearsDue returns the clock-hour boundary at which the balance will no
 // longer cover the accrual at the current rate (R27), and false if it never
 // will (unlimited, no rate, or already in arrears). Settlement happens at
@@ -116,10 +120,12 @@ func (a *Account) ArrearsDue(cal Calendar) (time.Time, bool) {
 	head := a.Credit.d.Mul(secondsPerHr).Sub(a.Accrued.ps)
 	secs := head.DivRound(a.Rate.d, 9)                           // seconds after t0 at which accrual reaches credit
 	d1 := decimal.NewFromInt(int64(h1.Sub(t0))).Mul(nsPerSecond) // seconds from t0 to h1
-	k := secs.Sub(d1).Div(secondsPerHr).Floor().IntPart() + 1    // hours after h1
-	if k < 1 {
-		k = 1
+	kd := secs.Sub(d1).Div(secondsPerHr).Floor() // hours after h1, less one
+	if kd.Cmp(decimal.NewFromInt(MaxArrearsHours)) >= 0 {
+		// Beyond a century: not due. Any change of rate reschedules it.
+		return time.Time{}, false
 	}
+	k := max(kd.IntPart()+1, 1)
 	h := h1.Add(time.Duration(k) * time.Hour)
 	// Correct the estimate exactly, both ways.
 	for !over(h) {

@@ -372,3 +372,32 @@ func TestR27SmallTopUpDoesNotClear(t *testing.T) {
 	}
 	w.reject(t, domain.TopUp{Cmd: cmd("zero"), Amount: domain.Zero}, env(t, due), domain.CodeInvalidAmount)
 }
+
+// R27: a balance that lasts beyond a century at the current rate is not
+// due, rather than overflowing time.Duration (found by a property test: the
+// Service did not return).
+func TestR27ArrearsBeyondACenturyAreNotDue(t *testing.T) {
+	t.Parallel()
+	w := &world{}
+	bal := domain.MustMoney("1000000")
+	w.do(t, domain.OpenAccount{Cmd: cmd("open"), Balance: &bal}, env(t, t0))
+	c := ppu("p1", 1)
+	c.Flavor = cpu // 1.20/h: 833,333 hours, due
+	w.do(t, c, env(t, t0))
+	if due, ok := w.account.ArrearsDue(domain.NewCalendar(nil)); !ok || due.Year() != 2121 {
+		t.Fatalf("833,334 hours ahead: %v %v", due, ok)
+	}
+	w.account.Credit = domain.MustMoney("100000000") // 83 million hours
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if due, ok := w.account.ArrearsDue(domain.NewCalendar(nil)); ok {
+			t.Errorf("due %v, want not within a century", due)
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("ArrearsDue does not return")
+	}
+}
