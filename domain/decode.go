@@ -696,7 +696,7 @@ func parseUTC(b []byte) (time.Time, bool) {
 	h, ok4 := num(b[11:13])
 	mi, ok5 := num(b[14:16])
 	sec, ok6 := num(b[17:19])
-	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || mo < 1 || mo > 12 || d < 1 || d > daysIn(y, time.Month(mo)) || h > 23 || mi > 59 || sec > 59 {
+	if !(ok1 && ok2 && ok3 && ok4 && ok5 && ok6) || mo < 1 || mo > 12 || d < 1 || d > monthDays(y, mo) || h > 23 || mi > 59 || sec > 59 {
 		return time.Time{}, false
 	}
 	ns := 0
@@ -714,6 +714,20 @@ func parseUTC(b []byte) (time.Time, bool) {
 		ns = frac
 	}
 	return time.Unix(daysFromCivil(y, mo, d)*86400+int64(h*3600+mi*60+sec), int64(ns)).UTC(), true
+}
+
+// monthDays is the length of month m of year y (Gregorian), by arithmetic.
+func monthDays(y, m int) int {
+	switch m {
+	case 2:
+		if y%4 == 0 && (y%100 != 0 || y%400 == 0) {
+			return 29
+		}
+		return 28
+	case 4, 6, 9, 11:
+		return 30
+	}
+	return 31
 }
 
 // daysFromCivil is the number of days from 1970-01-01 to y-m-d in the
