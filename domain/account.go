@@ -120,7 +120,7 @@ func (a *Account) ArrearsDue(cal Calendar) (time.Time, bool) {
 	head := a.Credit.d.Mul(secondsPerHr).Sub(a.Accrued.ps)
 	secs := head.DivRound(a.Rate.d, 9)                           // seconds after t0 at which accrual reaches credit
 	d1 := decimal.NewFromInt(int64(h1.Sub(t0))).Mul(nsPerSecond) // seconds from t0 to h1
-	kd := secs.Sub(d1).Div(secondsPerHr).Floor() // hours after h1, less one
+	kd := secs.Sub(d1).Div(secondsPerHr).Floor()                 // hours after h1, less one
 	if kd.Cmp(decimal.NewFromInt(MaxArrearsHours)) >= 0 {
 		// Beyond a century: not due. Any change of rate reschedules it.
 		return time.Time{}, false
