@@ -57,8 +57,13 @@
 //     retention, deletion, arrears) are carried out by [Service.Advance],
 //     each at its own instant, from a due-time queue; Handle advances to the
 //     command's instant first. One Service should drive Advance for a store.
-//   - An instant earlier than a stream's last event is moved up to it, so
-//     each stream's events are in time order.
+//   - Instants are kept to the whole second (R28 accrues per second, and
+//     the balance and the bill must count the same seconds). An instant
+//     earlier than a stream's last event is moved up to it, so each
+//     stream's events are in time order.
+//   - Transitions due at the same instant are carried out in an order that
+//     does not depend on history (settlements first, then by id), so a
+//     restarted Service writes the same log as one that ran on.
 //
 // Nothing here reads the wall clock: every instant is an argument.
 package respool

@@ -31,11 +31,29 @@ type dueItem struct {
 type dueHeap []dueItem
 
 func (h dueHeap) Len() int { return len(h) }
+// Less orders entries by instant; entries due at the same instant by a key
+// that does not depend on history (settlements first, then by account or
+// pool id and kind), so that a restarted Service, which schedules from a
+// fold of the log, carries them out in the same order as the one that ran
+// on (found by the replay property).
 func (h dueHeap) Less(i, j int) bool {
-	if !h[i].at.Equal(h[j].at) {
-		return h[i].at.Before(h[j].at)
+	a, b := &h[i], &h[j]
+	if !a.at.Equal(b.at) {
+		return a.at.Before(b.at)
 	}
-	return h[i].seq < h[j].seq
+	if (a.account != "") != (b.account != "") {
+		return a.account != ""
+	}
+	if a.account != b.account {
+		return a.account < b.account
+	}
+	if a.pool != b.pool {
+		return a.pool < b.pool
+	}
+	if a.kind != b.kind {
+		return a.kind < b.kind
+	}
+	return a.seq < b.seq
 }
 func (h dueHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
 func (h *dueHeap) Push(x any)   { *h = append(*h, x.(dueItem)) }

@@ -292,9 +292,12 @@ func AssignPoolID(account domain.AccountID, cmd domain.CommandID) domain.PoolID 
 // rules have made it by then. A rejected command returns a *domain.RuleError
 // (test it with errors.Is against the domain.Err* sentinels) and changes
 // nothing. A command id already applied returns the earlier outcome with
-// Duplicate set (R20). Instants earlier than a stream's last event are
-// moved up to it, so each stream's events are in time order.
+// Duplicate set (R20). Instants are kept to the whole second (R28 accrues
+// per second, and the balance and the bill must count the same seconds);
+// instants earlier than a stream's last event are moved up to it, so each
+// stream's events are in time order.
 func (s *Service) Handle(ctx context.Context, at time.Time, cmd domain.Command) (Result, error) {
+	at = at.Truncate(time.Second) // R28: pay-per-use accrues per second; instants are whole seconds
 	if err := s.Advance(ctx, at); err != nil {
 		return Result{}, err
 	}

@@ -104,7 +104,7 @@ const MaxArrearsHours = 1_000_000
 // before AccruedAt, where accrued(h) > credit. It is computed in closed form,
 // so an account costs nothing per hour.
 func (a *Account) ArrearsDue(cal Calendar) (time.Time, bool) {
-	if !a.Limited || a.Arrears || a.Rate.IsZero() {
+	if !a.Limited || a.Arrears {
 		return time.Time{}, false
 	}
 	t0 := a.AccruedAt
@@ -113,8 +113,11 @@ func (a *Account) ArrearsDue(cal Calendar) (time.Time, bool) {
 		h1 = cal.NextHour(t0)
 	}
 	over := func(h time.Time) bool { return a.AccruedUntil(h).Cmp(a.Credit) > 0 }
-	if over(h1) {
+	if over(h1) { // a debt already run up is settled at the next hour, whatever the rate now
 		return h1, true
+	}
+	if a.Rate.IsZero() {
+		return time.Time{}, false
 	}
 	// headroom in price-seconds: credit*3600 - accrued; seconds left = / rate.
 	head := a.Credit.d.Mul(secondsPerHr).Sub(a.Accrued.ps)

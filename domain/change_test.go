@@ -1,6 +1,7 @@
 package domain_test
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -399,5 +400,28 @@ func TestR27ArrearsBeyondACenturyAreNotDue(t *testing.T) {
 	case <-done:
 	case <-time.After(10 * time.Second):
 		t.Fatal("ArrearsDue does not return")
+	}
+}
+
+// R23, R26: a renewal paid so late that its term (from the old expiry) is
+// already over is refused with the shortest length that reaches the
+// present (found by the lifecycle property).
+func TestR23RenewalMustReachThePresent(t *testing.T) {
+	t.Parallel()
+	w := prepaidWorld(t, 1, 1, false) // 1 Jan + 1 month: expires 1 Feb
+	w.due(t, domain.DueExpiry)
+	w.due(t, domain.DueRetention)    // frozen from 17 Feb
+	late := at(2026, 3, 5, 12, 0, 0) // a renewal of 1 month would end 1 Mar
+	e := env(t, late)
+	_, err := domain.Decide(w.w(), domain.Renew{Cmd: cmd("r"), Pool: "p1", Months: 1}, e)
+	if domain.CodeOf(err) != domain.CodeInvalidDuration {
+		t.Fatalf("late 1-month renewal: %v", err)
+	}
+	if want := "renew for at least 2 months"; !strings.Contains(err.Error(), want) {
+		t.Fatalf("%v does not say %q", err, want)
+	}
+	d := w.do(t, domain.Renew{Cmd: cmd("r2"), Pool: "p1", Months: 2}, e)
+	if w.pool.Status() != domain.StatusRunning || !w.pool.Term.End.After(late) || len(d.Pool) != 2 {
+		t.Fatalf("2-month renewal: %s, term to %v", w.pool.Status(), w.pool.Term.End)
 	}
 }

@@ -407,6 +407,19 @@ func decideRenew(w World, c Renew, env Env) (Decision, error) {
 	if !env.Policy.MonthsAllowed(p.Type, c.Months) { // R7
 		return Decision{}, reject(CodeInvalidDuration, "R7", "%d months: a prepaid %s pool takes one of %v", c.Months, p.Type, env.Policy.AllowedMonths(p.Type))
 	}
+	// R23: the renewal starts at the old expiry however late it is paid, and
+	// R26: it brings the pool back to running. A renewal so late and so
+	// short that its term is already over could do neither; it is refused,
+	// naming the shortest renewal that reaches the present.
+	cal := env.Policy.Calendar()
+	if end := cal.TermEnd(p.Anchor, p.Months+c.Months); !end.After(env.At) {
+		need := c.Months
+		for !cal.TermEnd(p.Anchor, p.Months+need).After(env.At) {
+			need++
+		}
+		return Decision{}, reject(CodeInvalidDuration, "R23", "renewing for %d months from the expiry %s would end %s, already past; renew for at least %d months",
+			c.Months, cal.LastDayOf(p.Term.End), cal.LastDayOf(end), need)
+	}
 	return renewal(w, c.ID, c.Months, false, env)
 }
 

@@ -45,6 +45,12 @@
 //     closed form from the burn rate, so no event is written per hour. A
 //     prepaid charge must be covered by the funds at the instant it is made.
 //     A top-up clears the arrears only if it covers all accrued debt.
+//   - A manual renewal starts at the old expiry however late it is paid
+//     (R23) and brings the pool back to running (R26); one so late and so
+//     short that its term would already be over is refused with
+//     invalid_duration, naming the shortest length that reaches the present.
+//   - A debt run up at a rate that has since dropped to zero is still
+//     settled at the next clock hour, so it starts arrears (R27).
 //   - Accounts that were never opened have no quota limits and an unlimited
 //     balance; [OpenAccount] sets both, once.
 //
