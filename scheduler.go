@@ -31,6 +31,7 @@ type dueItem struct {
 type dueHeap []dueItem
 
 func (h dueHeap) Len() int { return len(h) }
+
 // Less orders entries by instant; entries due at the same instant by a key
 // that does not depend on history (settlements first, then by account or
 // pool id and kind), so that a restarted Service, which schedules from a
