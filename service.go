@@ -490,12 +490,15 @@ func (s *Service) commit(ctx context.Context, d domain.Decision, stock string, s
 		first = d.Pool[0]
 	}
 	meta := metadata(first.EventMeta(), "")
+	if d.Releases() {
+		return s.commitRelease(ctx, d, stock, se, acct, ae, pe, meta)
+	}
 	tookStock, tookAccount := false, false
 	var rateBefore, rateAfter domain.Money
 	rollback := func(cause error) error {
 		var err error
 		if tookAccount {
-			err = s.compensate(ctx, ae.stream, func() error { return s.refreshAccount(ctx, acct, ae) },
+			err = s.compensate(ctx, ae.stream, "undo", func() error { return s.refreshAccount(ctx, acct, ae) },
 				func() uint64 { return ae.state.Version },
 				func() []domain.Event {
 					return domain.Compensate(d.Account, &domain.RateUndo{Current: ae.state.Rate, Before: rateBefore, After: rateAfter})
@@ -503,7 +506,7 @@ func (s *Service) commit(ctx context.Context, d domain.Decision, stock string, s
 				func(e domain.Event) { ae.state.Evolve(e) })
 		}
 		if err == nil && tookStock {
-			err = s.compensate(ctx, stock, func() error { return s.refreshStock(ctx, stock, se) },
+			err = s.compensate(ctx, stock, "undo", func() error { return s.refreshStock(ctx, stock, se) },
 				func() uint64 { return se.state.Version },
 				func() []domain.Event { return domain.Compensate(d.Stock, nil) },
 				func(e domain.Event) { se.state.Evolve(e) })
@@ -555,11 +558,66 @@ func (s *Service) commit(ctx context.Context, d domain.Decision, stock string, s
 	return nil
 }
 
+// commitRelease appends a decision that only gives back (scale-in,
+// deletion, a freeze): the pool's events first, with the version they were
+// decided on, and then the returns to the account and the stock item, which
+// commute with whatever else is written there, so a conflict there is
+// re-read and retried rather than undone (see domain.Decision.Releases).
+func (s *Service) commitRelease(ctx context.Context, d domain.Decision, stock string, se *stockEntry,
+	acct domain.AccountID, ae *accountEntry, pe *poolEntry, meta []byte) error {
+	if len(d.Pool) > 0 {
+		if _, err := s.append(ctx, pe.stream, pe.state.Version, d.Pool, "", meta); err != nil {
+			return err // nothing given back yet: the caller decides again
+		}
+		for _, e := range d.Pool {
+			pe.state.Evolve(e, s.policy)
+			pe.last = e.EventMeta().At
+		}
+	}
+	var err error
+	if len(d.Account) > 0 {
+		from := ae.state.Rate
+		to := from
+		for _, e := range d.Account {
+			if r, ok := e.(*domain.RateChanged); ok {
+				to = r.Rate
+			}
+		}
+		first := true
+		err = s.compensate(ctx, ae.stream, "", func() error {
+			if first { // decided on this state: append as decided unless it conflicts
+				first = false
+				return nil
+			}
+			return s.refreshAccount(ctx, acct, ae)
+		}, func() uint64 { return ae.state.Version },
+			func() []domain.Event { return domain.Rebase(d.Account, ae.state.Rate, from, to) },
+			func(e domain.Event) { ae.state.Evolve(e); ae.last = e.EventMeta().At })
+	}
+	if err == nil && len(d.Stock) > 0 {
+		first := true
+		err = s.compensate(ctx, stock, "", func() error {
+			if first {
+				first = false
+				return nil
+			}
+			return s.refreshStock(ctx, stock, se)
+		}, func() uint64 { return se.state.Version },
+			func() []domain.Event { return d.Stock },
+			func(e domain.Event) { se.state.Evolve(e); se.last = e.EventMeta().At })
+	}
+	if err != nil {
+		// The pool's events are written: this is not a conflict to retry.
+		return fmt.Errorf("respool: pool %s gave back its nodes, but writing the return failed: %w", pe.state.ID, err)
+	}
+	return nil
+}
+
 // compensate appends the events that give back a reservation. Other writers
 // may have appended to the stream since it was taken, so it re-reads the
 // stream and decides the compensation against what is there now, as often
 // as it takes (compensations commute with everything else written there).
-func (s *Service) compensate(ctx context.Context, stream string, refresh func() error, version func() uint64,
+func (s *Service) compensate(ctx context.Context, stream, tag string, refresh func() error, version func() uint64,
 	events func() []domain.Event, apply func(domain.Event)) error {
 	for attempt := 0; ; attempt++ {
 		if err := refresh(); err != nil {
@@ -569,7 +627,7 @@ func (s *Service) compensate(ctx context.Context, stream string, refresh func() 
 		if len(back) == 0 {
 			return nil
 		}
-		_, err := s.append(ctx, stream, version(), back, "undo", metadata(back[0].EventMeta(), "undo"))
+		_, err := s.append(ctx, stream, version(), back, tag, metadata(back[0].EventMeta(), tag))
 		if err == nil {
 			for _, e := range back {
 				apply(e)

@@ -252,6 +252,42 @@ func (u RateUndo) rate() Money {
 	return Money{d: r}
 }
 
+// Releases reports whether a decision only gives back: no stock taken, no
+// quota used, nothing charged. Service appends such a decision's pool events
+// first and its returns after, since a return, unlike a take, commutes with
+// everything else written to the stock and account streams and so can be
+// retried until it is written, never compensated (compensating a return
+// would take back stock that another writer may have sold meanwhile).
+func (d Decision) Releases() bool {
+	for _, e := range d.Stock {
+		if _, ok := e.(*StockTaken); ok {
+			return false
+		}
+	}
+	for _, e := range d.Account {
+		switch e.(type) {
+		case *QuotaUsed, *Charged:
+			return false
+		}
+	}
+	return true
+}
+
+// Rebase returns account events decided when the burn rate was from (and
+// moved it to to) rewritten for an account whose rate is current now: a
+// RateChanged then sets current + (to - from). Other events are unchanged.
+func Rebase(events []Event, current, from, to Money) []Event {
+	out := make([]Event, len(events))
+	for i, e := range events {
+		if r, ok := e.(*RateChanged); ok {
+			out[i] = &RateChanged{Meta: r.Meta, Rate: RateUndo{Current: current, Before: to, After: from}.rate()}
+			continue
+		}
+		out[i] = e
+	}
+	return out
+}
+
 // Compensate returns the events that give back what events took from a stock
 // item or an account: stock taken returns, quota used is freed, a charge is
 // refunded, a rate change is undone (see RateUndo). Service appends them
