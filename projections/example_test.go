@@ -94,7 +94,7 @@ func ExampleCharges() {
 	// accrued: 87.5 CNY
 	// 10:00 10800 37.5 open: false from: pool-train-a v2..v4 @4..6
 	// 11:00 10800 37.5 open: false from: pool-train-a v2..v4 @4..6
-	// 12:00 3600 12.5 open: true from: pool-train-a v5 @9
+	// 12:00 3600 12.5 open: true from: pool-train-a v5 @7
 }
 
 // Read bill months and prepaid charges, with the 1-year discount and the
