@@ -4,6 +4,7 @@ import (
 	"container/heap"
 	"context"
 	"fmt"
+	"strconv"
 	"sync"
 	"time"
 
@@ -180,8 +181,13 @@ func (s *Service) transition(ctx context.Context, it dueItem) error {
 	}
 	pe.due = dueKey{} // consumed: handlePool schedules what follows
 	acct, stock := pe.state.Account, s.stockName(pe.state.Flavor, pe.state.Region)
+	version := pe.state.Version
 	pe.mu.Unlock()
-	id := sysID(it.kind.String(), it.pool, it.at)
+	// The id names the state the transition acts on, so that one carried out
+	// twice on the same state is a no-op, while a new attempt at the same
+	// instant on a changed state (auto-renewal turned on at the instant of a
+	// failed attempt, R24) is a command of its own.
+	id := domain.CommandID(string(sysID(it.kind.String(), it.pool, it.at)) + ":v" + strconv.FormatUint(version, 10))
 	_, err := s.handlePool(ctx, it.at, it.pool, acct, stock, nil, func(w domain.World, env domain.Env) (domain.Decision, error) {
 		if _, dup := w.Pool.Applied(id); dup {
 			return domain.Decision{}, nil
@@ -192,8 +198,15 @@ func (s *Service) transition(ctx context.Context, it dueItem) error {
 		return fmt.Errorf("respool: %s of pool %s due %s: %w", it.kind, it.pool, it.at.Format(time.RFC3339), err)
 	}
 	pe.mu.Lock()
+	defer pe.mu.Unlock()
+	if pe.state.Version == version {
+		// Nothing happened: the same transition must not come back at the
+		// same instant, or Advance would never end.
+		if at, kind, ok := pe.state.Due(s.policy); ok && kind == it.kind && at.Equal(it.at) {
+			return fmt.Errorf("respool: internal: %s of pool %s due %s made no progress", it.kind, it.pool, it.at.Format(time.RFC3339))
+		}
+	}
 	s.schedulePool(pe)
-	pe.mu.Unlock()
 	return nil
 }
 

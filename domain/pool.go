@@ -153,7 +153,7 @@ func (p *Pool) Evolve(e Event, pol Policy) {
 			// events of one append, which no store may do.
 			p.Phase, p.PhaseSince, p.PhaseCause = PhaseActive, e.At, ""
 		}
-		p.scheduleAttempt(e.At, pol)
+		p.scheduleAttempt(e.At, pol, false)
 	case *RenewalFailed:
 		p.NextAttempt = pol.Calendar().NextRenewalHourAfter(e.At)
 		if !p.NextAttempt.Before(p.Term.End) {
@@ -161,7 +161,7 @@ func (p *Pool) Evolve(e Event, pol Policy) {
 		}
 	case *AutoRenewalChanged:
 		p.AutoRenew, p.RenewMonths = e.On, e.Months
-		p.scheduleAttempt(e.At, pol)
+		p.scheduleAttempt(e.At, pol, true)
 	case *StatusChanged:
 		p.evolveStatus(e)
 	case *Deleted:
@@ -197,7 +197,7 @@ func (p *Pool) evolveCreated(e *Created, pol Policy) {
 		p.Months = e.Term.Months
 		p.Term = e.Term
 		p.AutoRenew = e.AutoRenew
-		p.scheduleAttempt(e.At, pol)
+		p.scheduleAttempt(e.At, pol, false)
 	}
 }
 
@@ -222,17 +222,22 @@ func (p *Pool) evolveStatus(e *StatusChanged) {
 }
 
 // scheduleAttempt sets the next auto-renewal attempt after a change at t
-// (R24): 03:00 on the policy's day before expiry, or at once when
-// auto-renewal is turned on after that time. None if auto-renewal is off or
-// the pool is not active.
-func (p *Pool) scheduleAttempt(t time.Time, pol Policy) {
+// (R24): 03:00 on the policy's day before expiry; at once when auto-renewal
+// is turned on (turnedOn) after that time; otherwise, past that time (a
+// late manual renewal whose new term is already inside its window), the
+// next 03:00. None if auto-renewal is off or the pool is not active.
+func (p *Pool) scheduleAttempt(t time.Time, pol Policy, turnedOn bool) {
 	p.NextAttempt = time.Time{}
 	if !p.AutoRenew || p.Billing != Prepaid || p.Phase != PhaseActive {
 		return
 	}
-	first := pol.Calendar().FirstRenewalAttempt(p.Term.End, pol.RenewLeadDays())
+	cal := pol.Calendar()
+	first := cal.FirstRenewalAttempt(p.Term.End, pol.RenewLeadDays())
 	if t.After(first) {
 		first = t
+		if !turnedOn {
+			first = cal.NextRenewalHourAfter(t)
+		}
 	}
 	if first.Before(p.Term.End) {
 		p.NextAttempt = first
