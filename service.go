@@ -321,7 +321,7 @@ func (s *Service) handle(ctx context.Context, at time.Time, cmd domain.Command) 
 		}
 		return s.handlePool(ctx, at, c.Pool, c.Account, stock, cmd, nil)
 	}
-	id, ok := poolOf(cmd)
+	id, ok := domain.PoolOf(cmd)
 	if !ok {
 		return Result{}, &domain.RuleError{Code: domain.CodeInvalidCommand, Msg: fmt.Sprintf("unknown command %T", cmd)}
 	}
@@ -342,26 +342,6 @@ func (s *Service) handle(ctx context.Context, at time.Time, cmd domain.Command) 
 		acct, stock = cmd.Actor(), ""
 	}
 	return s.handlePool(ctx, at, id, acct, stock, cmd, nil)
-}
-
-func poolOf(cmd domain.Command) (domain.PoolID, bool) {
-	switch c := cmd.(type) {
-	case domain.ScaleOut:
-		return c.Pool, true
-	case domain.ScaleIn:
-		return c.Pool, true
-	case domain.DeletePool:
-		return c.Pool, true
-	case domain.Renew:
-		return c.Pool, true
-	case domain.SetAutoRenew:
-		return c.Pool, true
-	case domain.ReportFault:
-		return c.Pool, true
-	case domain.Rectify:
-		return c.Pool, true
-	}
-	return "", false
 }
 
 // decider decides under the locks; cmd is nil for time-driven transitions.

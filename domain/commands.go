@@ -121,3 +121,27 @@ type Decision struct {
 func (d Decision) Empty() bool {
 	return len(d.Stock) == 0 && len(d.Account) == 0 && len(d.Pool) == 0
 }
+
+// PoolOf returns the pool a command acts on, and false for account commands
+// and for a CreatePool that leaves the id to be assigned.
+func PoolOf(c Command) (PoolID, bool) {
+	switch c := c.(type) {
+	case CreatePool:
+		return c.Pool, c.Pool != ""
+	case ScaleOut:
+		return c.Pool, true
+	case ScaleIn:
+		return c.Pool, true
+	case DeletePool:
+		return c.Pool, true
+	case Renew:
+		return c.Pool, true
+	case SetAutoRenew:
+		return c.Pool, true
+	case ReportFault:
+		return c.Pool, true
+	case Rectify:
+		return c.Pool, true
+	}
+	return "", false
+}

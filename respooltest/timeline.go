@@ -159,25 +159,8 @@ func orAssigned(id domain.PoolID) string {
 // PoolOf returns the pool a command names, and false for account commands
 // and for a CreatePool that leaves the id to the Service.
 func PoolOf(c domain.Command) (domain.PoolID, bool) {
-	switch c := c.(type) {
-	case domain.CreatePool:
-		return c.Pool, c.Pool != ""
-	case domain.ScaleOut:
-		return c.Pool, true
-	case domain.ScaleIn:
-		return c.Pool, true
-	case ScaleInNewest:
-		return c.Pool, true
-	case domain.DeletePool:
-		return c.Pool, true
-	case domain.Renew:
-		return c.Pool, true
-	case domain.SetAutoRenew:
-		return c.Pool, true
-	case domain.ReportFault:
-		return c.Pool, true
-	case domain.Rectify:
+	if c, ok := c.(ScaleInNewest); ok {
 		return c.Pool, true
 	}
-	return "", false
+	return domain.PoolOf(c)
 }
