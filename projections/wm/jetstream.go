@@ -1,12 +1,14 @@
 package wm
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
 	wmnats "github.com/ThreeDotsLabs/watermill-nats/v2/pkg/nats"
+	"github.com/ThreeDotsLabs/watermill/message"
 	"github.com/nats-io/nats.go"
 )
 
@@ -150,7 +152,7 @@ func (j JetStream) NewPublisher(url string, logger watermill.LoggerAdapter, opts
 // there is none: it never creates one, which would be deleted on close).
 // Subscribe to Subject. Closing it closes its connection; the durable
 // consumer stays, and the next subscriber resumes where it stopped.
-func (j JetStream) NewSubscriber(url string, logger watermill.LoggerAdapter, opts ...nats.Option) (*wmnats.Subscriber, error) {
+func (j JetStream) NewSubscriber(url string, logger watermill.LoggerAdapter, opts ...nats.Option) (*Subscriber, error) {
 	j = j.WithDefaults()
 	if j.Durable == "" {
 		return nil, errors.New("wm: jetstream: a subscriber needs JetStream.Durable")
@@ -158,7 +160,7 @@ func (j JetStream) NewSubscriber(url string, logger watermill.LoggerAdapter, opt
 	if err := j.waitUnbound(url, 10*time.Second, opts...); err != nil {
 		return nil, err
 	}
-	return wmnats.NewSubscriber(wmnats.SubscriberConfig{
+	sub, err := wmnats.NewSubscriber(wmnats.SubscriberConfig{
 		URL:              url,
 		NatsOptions:      opts,
 		Unmarshaler:      &wmnats.NATSMarshaler{},
@@ -170,6 +172,50 @@ func (j JetStream) NewSubscriber(url string, logger watermill.LoggerAdapter, opt
 			SubscribeOptions: []nats.SubOpt{nats.Bind(j.Stream, j.Durable), nats.ManualAck()},
 		},
 	}, logger)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Subscriber{Subscriber: sub, ctx: ctx, cancel: cancel}, nil
+}
+
+// Subscriber is a watermill-nats subscriber whose subscriptions end only
+// through Close. watermill-nats v2.1.3 closes a subscription's output
+// channel when the context given to Subscribe ends, while nats.go may still
+// be running a message callback that sends to it: "send on closed channel"
+// (seen here when a Router closed, since it cancels its handlers' context
+// before it closes their subscribers). Close, which stops deliveries
+// first, is the only way this Subscriber's subscriptions end, which leaves
+// the library only its own narrow window.
+type Subscriber struct {
+	*wmnats.Subscriber
+	ctx    context.Context
+	cancel context.CancelFunc
+}
+
+// Subscribe subscribes to topic. When ctx ends, the Subscriber closes (see
+// Subscriber): the subscription ends through Close, never through the
+// library's own reaction to ctx.
+func (s *Subscriber) Subscribe(ctx context.Context, topic string) (<-chan *message.Message, error) {
+	out, err := s.Subscriber.Subscribe(s.ctx, topic)
+	if err != nil {
+		return nil, err
+	}
+	go func() {
+		select {
+		case <-ctx.Done():
+			_ = s.Close()
+		case <-s.ctx.Done():
+		}
+	}()
+	return out, nil
+}
+
+// Close closes the subscriptions and the connection.
+func (s *Subscriber) Close() error {
+	err := s.Subscriber.Close()
+	s.cancel()
+	return err
 }
 
 // waitUnbound waits until no subscription is bound to the durable consumer.
