@@ -95,10 +95,7 @@ func (p *Pool) accruingNodes() int {
 
 // HourlyRate is what the pool accrues per hour now (zero if not accruing).
 func (p *Pool) HourlyRate() Money {
-	if !p.Accruing() {
-		return Zero
-	}
-	return p.Prices.Hourly.Mul(int64(len(p.Nodes)))
+	return p.Prices.Hourly.Mul(int64(p.accruingNodes()))
 }
 
 // Applied reports whether command id already produced events in this pool,

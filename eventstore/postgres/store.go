@@ -528,23 +528,6 @@ func (in *interner) string(b []byte) string {
 	return s
 }
 
-// yieldPage yields recs, checking ctx and Close every backend.CheckEvery
-// records; it reports whether the caller should go on.
-func (s *Store) yieldPage(ctx context.Context, recs []eventstore.Record, yield func(eventstore.Record, error) bool) bool {
-	for i := range recs {
-		if i%backend.CheckEvery == backend.CheckEvery-1 {
-			if err := s.check(ctx); err != nil {
-				yield(eventstore.Record{}, err)
-				return false
-			}
-		}
-		if !yield(recs[i], nil) {
-			return false
-		}
-	}
-	return true
-}
-
 // ReadStream implements [eventstore.Store.ReadStream]. It reads in pages and
 // holds no connection while the loop body runs.
 func (s *Store) ReadStream(ctx context.Context, stream string, after eventstore.Version) iter.Seq2[eventstore.Record, error] {
@@ -564,7 +547,7 @@ func (s *Store) ReadStream(ctx context.Context, stream string, after eventstore.
 				yield(eventstore.Record{}, err)
 				return
 			}
-			if !s.yieldPage(ctx, recs, yield) || len(recs) < pageSize {
+			if !backend.YieldPage(ctx, s.check, recs, yield) || len(recs) < pageSize {
 				return
 			}
 			after = recs[len(recs)-1].Version
@@ -590,7 +573,7 @@ func (s *Store) ReadAll(ctx context.Context, after eventstore.Position) iter.Seq
 				yield(eventstore.Record{}, err)
 				return
 			}
-			if !s.yieldPage(ctx, recs, yield) || len(recs) < pageSize {
+			if !backend.YieldPage(ctx, s.check, recs, yield) || len(recs) < pageSize {
 				return
 			}
 			after = recs[len(recs)-1].Position
@@ -627,7 +610,7 @@ func (s *Store) Subscribe(ctx context.Context, after eventstore.Position) iter.S
 				yield(eventstore.Record{}, err)
 				return
 			}
-			if !s.yieldPage(ctx, recs, yield) {
+			if !backend.YieldPage(ctx, s.check, recs, yield) {
 				return
 			}
 			if len(recs) > 0 {

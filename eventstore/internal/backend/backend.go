@@ -5,6 +5,7 @@
 package backend
 
 import (
+	"context"
 	"fmt"
 	"sync"
 
@@ -68,3 +69,21 @@ func (s *Signal) Broadcast() {
 // CheckEvery is how many records a read yields between two checks of ctx and
 // Close, as in the in-memory store.
 const CheckEvery = 256
+
+// YieldPage yields recs, checking with check (the store's ctx and Close
+// check) every CheckEvery records; it reports false once the reader stops
+// or a check fails, whose error it yields.
+func YieldPage(ctx context.Context, check func(context.Context) error, recs []eventstore.Record, yield func(eventstore.Record, error) bool) bool {
+	for i := range recs {
+		if i%CheckEvery == CheckEvery-1 {
+			if err := check(ctx); err != nil {
+				yield(eventstore.Record{}, err)
+				return false
+			}
+		}
+		if !yield(recs[i], nil) {
+			return false
+		}
+	}
+	return true
+}
