@@ -46,7 +46,10 @@
 //     of writers sells more than the stock or exceeds a quota. Within one
 //     Service, commands on the same streams are serialized by locks taken in
 //     a fixed order (stock, account, pool); across Services sharing a store,
-//     optimistic concurrency makes the loser decide again.
+//     optimistic concurrency makes the loser decide again. Giving back
+//     (scale-in, deletion, a freeze) goes the other way: the pool's events
+//     first, then the returns, which are retried until written and never
+//     undone, since undoing a return could take back stock sold meanwhile.
 //   - Known limit: if a process dies between taking a reservation and
 //     appending the pool's events, the reservation stays taken (the
 //     reservation events name the pool and command, so an operator can find
