@@ -8,6 +8,7 @@ import (
 
 	"github.com/respool/respool/domain"
 	"github.com/respool/respool/eventstore"
+	"github.com/respool/respool/internal/cputime"
 )
 
 // BenchmarkServiceAppend measures appending through the Service: each
@@ -23,12 +24,14 @@ func BenchmarkServiceAppend(b *testing.B) {
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu := cputime.Start()
 	for i := range cmds {
 		if _, err := s.Handle(ctx, t0, cmds[i]); err != nil {
 			b.Fatal(err)
 		}
 	}
 	b.StopTimer()
+	cpu.Report(b, 10, "event")
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(10*b.N), "ns/event")
 }
 
@@ -54,6 +57,8 @@ func BenchmarkRebuildPool1000(b *testing.B) {
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu := cputime.Start()
+	defer cpu.Report(b, 1, "")
 	for i := 0; i < b.N; i++ {
 		var p domain.Pool
 		var dec domain.Decoder
@@ -61,7 +66,7 @@ func BenchmarkRebuildPool1000(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			e, err := dec.Decode(rec.Type, rec.Data)
+			e, err := dec.DecodeTransient(rec.Type, rec.Data)
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -156,7 +156,7 @@ func (s *Service) load(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("respool: loading the event log: %w", err)
 		}
-		e, err := dec.Decode(rec.Type, rec.Data)
+		e, err := dec.DecodeTransient(rec.Type, rec.Data)
 		if err != nil {
 			return fmt.Errorf("respool: event %d of stream %s: %w", rec.Version, rec.Stream, err)
 		}
@@ -244,7 +244,7 @@ func (s *Service) refresh(ctx context.Context, stream string, version uint64, ap
 		if err != nil {
 			return fmt.Errorf("respool: reading %s: %w", stream, err)
 		}
-		e, err := dec.Decode(rec.Type, rec.Data)
+		e, err := dec.DecodeTransient(rec.Type, rec.Data)
 		if err != nil {
 			return fmt.Errorf("respool: event %d of stream %s: %w", rec.Version, stream, err)
 		}

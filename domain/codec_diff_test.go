@@ -99,3 +99,54 @@ func TestParseUTCMatchesTimeParse(t *testing.T) {
 		}
 	}
 }
+
+// FuzzDecoderRemembers: a Decoder that has read other payloads first, whose
+// fast path then matches bytes against what it remembers, gives what a
+// fresh Decoder gives for the last payload, event and error alike, through
+// Decode and DecodeTransient.
+func FuzzDecoderRemembers(f *testing.F) {
+	when := time.Date(2026, 1, 31, 2, 0, 0, 0, time.UTC)
+	m := Meta{Pool: "train-a", Account: "acme", At: when, Command: "c-1"}
+	var seeds [][]byte
+	for _, e := range []Event{
+		&NodeAdded{Meta: m, Node: "n-0001", AZ: "az1"},
+		&NodeAdded{Meta: m, Node: "n-0002", AZ: "az2"},
+		&NodeRemoved{Meta: m, Node: "n-0001"},
+		&NodeAdded{Meta: Meta{Pool: "train-a", Account: "acme", At: when.Add(time.Second), Command: "c-12"}, Node: "n-0003", AZ: "az-long-name"},
+		&NodeAdded{Meta: Meta{Pool: `q"`, Account: "a\\b", At: when, Command: "c-1"}, Node: "n\"1", AZ: `a"`},
+	} {
+		_, data, _ := Encode(e)
+		seeds = append(seeds, data)
+	}
+	for i := range seeds {
+		for j := range seeds {
+			f.Add(TypeNodeAdded, seeds[i], TypeNodeAdded, seeds[j], TypeNodeRemoved, seeds[(i+j)%len(seeds)])
+		}
+	}
+	f.Add(TypeNodeAdded, seeds[0], TypeNodeAdded, []byte(`{"v":1,"pool":"train-a","account":"acme","at":"2026-01-31T02:00:00Z","command":"c-1"","az":"az1","node":"x"}`),
+		TypeNodeAdded, []byte(`{"v":1,"pool":"train-a","account":"acme","at":"2026-01-31T02:00:00Z","command":"c-1","az":"az1"","node":"x"}`))
+	f.Fuzz(func(t *testing.T, t1 string, d1 []byte, t2 string, d2 []byte, t3 string, d3 []byte) {
+		want, werr := Decode(t3, d3)
+		for _, transient := range []bool{false, true} {
+			var d Decoder
+			dec := d.Decode
+			if transient {
+				dec = d.DecodeTransient
+			}
+			_, _ = dec(t1, d1)
+			_, _ = dec(t2, d2)
+			got, gerr := dec(t3, d3)
+			if (gerr == nil) != (werr == nil) {
+				t.Fatalf("transient=%v: after two payloads error %v, fresh error %v, for\n%s", transient, gerr, werr, d3)
+			}
+			if werr != nil {
+				continue
+			}
+			_, a, _ := Encode(got)
+			_, b, _ := Encode(want)
+			if !bytes.Equal(a, b) {
+				t.Fatalf("transient=%v: after two payloads\n%s\nfresh\n%s", transient, a, b)
+			}
+		}
+	})
+}

@@ -1,11 +1,13 @@
 package domain
 
 import (
+	"encoding/binary"
 	"fmt"
 	"strconv"
 	"time"
 	"unicode/utf16"
 	"unicode/utf8"
+	"unsafe"
 )
 
 // Decoder decodes events and reuses the strings that repeat from one event
@@ -23,6 +25,55 @@ type Decoder struct {
 	added            []NodeAdded
 	nAdded, nRemoved int
 	removedSlab      []NodeRemoved
+
+	// What the fast path for node events read last (see fastNode).
+	plain     [internSlots][internWays]string
+	plainKey  [internSlots][internWays]uint64 // a short value and its quote as a word; 0 if longer
+	plainNext [internSlots]uint8
+	atRaw     [32]byte // the bytes of at; atLen 0 when none
+	atLen     int
+	at        time.Time
+	head      [160]byte // the bytes of the last head fastHead read
+	headLen   int
+	headMeta  Meta
+
+	// text holds the bytes of the strings that do not repeat (node ids),
+	// one allocation for many of them; a string keeps its block alive.
+	text  []byte
+	nText int
+
+	// What DecodeTransient returns for node events, with the headGen
+	// their Meta was copied at.
+	headGen      uint64
+	scratchAdded struct {
+		NodeAdded
+		gen uint64
+	}
+	scratchRemoved struct {
+		NodeRemoved
+		gen uint64
+	}
+}
+
+const maxText = 4096
+
+// unique returns b as a string that shares a block of d.text with the
+// strings before it. A block is only ever appended to, so the bytes under a
+// string never change once it is made.
+func (d *Decoder) unique(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	if len(b) > maxText/8 {
+		return string(b)
+	}
+	if cap(d.text)-len(d.text) < len(b) {
+		d.nText = min(max(2*d.nText, 64), maxText)
+		d.text = make([]byte, 0, d.nText)
+	}
+	start := len(d.text)
+	d.text = append(d.text, b...)
+	return unsafe.String(&d.text[start], len(b))
 }
 
 const maxSlab = 64
@@ -96,10 +147,28 @@ type fields struct {
 // Decode reads one event; see the package function Decode.
 func (d *Decoder) Decode(typ string, data []byte) (Event, error) {
 	if typ == TypeNodeAdded || typ == TypeNodeRemoved {
-		if e, ok := d.fastNode(typ, data); ok {
+		if e, ok := d.fastNode(typ, data, false); ok {
 			return e, nil
 		}
 	}
+	return d.decode(typ, data)
+}
+
+// DecodeTransient is Decode for a caller that is done with each event
+// before it decodes the next one, such as a fold into state: the NodeAdded
+// or NodeRemoved it returns is overwritten by a later call, so that a
+// rebuild allocates nothing per node event. The strings in it, and every
+// other event it returns, are the caller's to keep.
+func (d *Decoder) DecodeTransient(typ string, data []byte) (Event, error) {
+	if typ == TypeNodeAdded || typ == TypeNodeRemoved {
+		if e, ok := d.fastNode(typ, data, true); ok {
+			return e, nil
+		}
+	}
+	return d.decode(typ, data)
+}
+
+func (d *Decoder) decode(typ string, data []byte) (Event, error) {
 	var f fields
 	s := scanner{b: data}
 	if err := s.open(); err != nil {
@@ -751,35 +820,66 @@ func daysFromCivil(y, m, d int) int64 {
 // AppendEncode writes it (keys in order, plain ASCII strings), by matching
 // literals; anything else reports false and goes to the general decoder,
 // which gives the same event or the error. Node events are most of any log,
-// so this is the rebuild's hot path.
-func (d *Decoder) fastNode(typ string, data []byte) (Event, bool) {
+// so this is the rebuild's hot path. Pool, account, instant, command and AZ
+// repeat from one event to the next, and are recognised by comparing bytes
+// with the values the fast path read before; only the node id is new.
+func (d *Decoder) fastNode(typ string, data []byte, transient bool) (Event, bool) {
 	f := literal{b: data}
-	var pool, account, at, command, az, node []byte
-	ok := f.lit(`{"v":1,"pool":"`) && f.str(&pool) && f.lit(`,"account":"`) && f.str(&account) &&
-		f.lit(`,"at":"`) && f.str(&at) && f.lit(`,"command":"`) && f.str(&command)
-	if !ok {
+	var m Meta
+	gen := uint64(0) // d.headGen if m is d.headMeta
+	if n := d.headLen; n > 0 && len(data) > n && string(data[:n]) == string(d.head[:n]) {
+		// The same bytes as the last head read, so the same meta.
+		f.i, gen = n, d.headGen
+	} else {
+		var ok bool
+		if m, ok = d.fastHead(&f); !ok {
+			return nil, false
+		}
+		if f.i <= len(d.head) {
+			d.headLen, d.headMeta = copy(d.head[:], data[:f.i]), m
+			d.headGen++
+			gen = d.headGen
+		}
+	}
+	var az string
+	if typ == TypeNodeAdded && f.lit(`,"az":"`) {
+		var ok bool
+		if az, ok = d.fastStr(&f, slotAZ); !ok {
+			return nil, false
+		}
+	}
+	var node []byte
+	if !f.lit(`,"node":"`) || !f.str(&node) || !f.lit("}") || f.i != len(data) {
 		return nil, false
 	}
-	if typ == TypeNodeAdded && f.lit(`,"az":"`) && !f.str(&az) {
-		return nil, false
+	mp := &m
+	if gen != 0 {
+		mp = &d.headMeta
 	}
-	if !f.lit(`,"node":"`) || !f.str(&node) || !f.lit("}") || f.i != len(data) ||
-		len(pool) == 0 || len(account) == 0 || len(command) == 0 {
-		return nil, false
+	if transient {
+		// The scratch event keeps its meta while the head stays the same.
+		if typ == TypeNodeAdded {
+			n := &d.scratchAdded
+			if gen == 0 || n.gen != gen {
+				n.Meta, n.gen = *mp, gen
+			}
+			n.Node, n.AZ = NodeID(d.unique(node)), az
+			return &n.NodeAdded, true
+		}
+		n := &d.scratchRemoved
+		if gen == 0 || n.gen != gen {
+			n.Meta, n.gen = *mp, gen
+		}
+		n.Node = NodeID(d.unique(node))
+		return &n.NodeRemoved, true
 	}
-	when, ok := parseUTC(at)
-	if !ok {
-		return nil, false
-	}
-	m := Meta{Pool: PoolID(d.intern(slotPool, pool)), Account: AccountID(d.intern(slotAccount, account)),
-		At: when, Command: CommandID(d.intern(slotCommand, command))}
 	if typ == TypeNodeAdded {
 		if len(d.added) == 0 {
 			d.added = make([]NodeAdded, nextSlab(&d.nAdded))
 		}
 		n := &d.added[0]
 		d.added = d.added[1:]
-		*n = NodeAdded{Meta: m, Node: NodeID(node), AZ: d.intern(slotAZ, az)}
+		*n = NodeAdded{Meta: *mp, Node: NodeID(d.unique(node)), AZ: az}
 		return n, true
 	}
 	if len(d.removedSlab) == 0 {
@@ -787,8 +887,98 @@ func (d *Decoder) fastNode(typ string, data []byte) (Event, bool) {
 	}
 	n := &d.removedSlab[0]
 	d.removedSlab = d.removedSlab[1:]
-	*n = NodeRemoved{Meta: m, Node: NodeID(node)}
+	*n = NodeRemoved{Meta: *mp, Node: NodeID(d.unique(node))}
 	return n, true
+}
+
+// fastHead reads the part every node event starts with, from "v" to the
+// command's closing quote.
+func (d *Decoder) fastHead(f *literal) (Meta, bool) {
+	if !f.lit(`{"v":1,"pool":"`) {
+		return Meta{}, false
+	}
+	pool, ok := d.fastStr(f, slotPool)
+	if !ok || !f.lit(`,"account":"`) {
+		return Meta{}, false
+	}
+	account, ok := d.fastStr(f, slotAccount)
+	if !ok || !f.lit(`,"at":"`) {
+		return Meta{}, false
+	}
+	when, ok := d.fastAt(f)
+	if !ok || !f.lit(`,"command":"`) {
+		return Meta{}, false
+	}
+	command, ok := d.fastStr(f, slotCommand)
+	if !ok || pool == "" || account == "" || command == "" {
+		return Meta{}, false
+	}
+	return Meta{Pool: PoolID(pool), Account: AccountID(account), At: when, Command: CommandID(command)}, true
+}
+
+// fastStr reads a plain string whose opening quote f has consumed. A value
+// the fast path read recently for the same field is matched by its bytes and
+// its closing quote; any other is scanned and remembered. Only plain values
+// (see plainRun) are remembered, so a match is always a plain string.
+func (d *Decoder) fastStr(f *literal, slot int) (string, bool) {
+	rest := f.b[f.i:]
+	ways, keys := &d.plain[slot], &d.plainKey[slot]
+	if len(rest) >= 8 {
+		// A value of up to 7 bytes and its quote fit in one word.
+		v := binary.LittleEndian.Uint64(rest)
+		for i, k := range keys {
+			if k != 0 && v&wordMask(len(ways[i])) == k {
+				f.i += len(ways[i]) + 1
+				return ways[i], true
+			}
+		}
+	}
+	for i, w := range ways {
+		if keys[i] == 0 && len(rest) > len(w) && rest[len(w)] == '"' && string(rest[:len(w)]) == w {
+			f.i += len(w) + 1
+			return w, true
+		}
+	}
+	var b []byte
+	if !f.str(&b) {
+		return "", false
+	}
+	s := d.intern(slot, b)
+	way := d.plainNext[slot] % internWays
+	d.plainNext[slot]++
+	ways[way], keys[way] = s, 0
+	if len(s) <= 7 {
+		var word [8]byte
+		copy(word[:], s)
+		word[len(s)] = '"'
+		keys[way] = binary.LittleEndian.Uint64(word[:])
+	}
+	return s, true
+}
+
+// wordMask keeps the first n+1 bytes of a little-endian word (n <= 7).
+func wordMask(n int) uint64 { return ^uint64(0) >> (56 - 8*(n&7)) }
+
+// fastAt reads the instant of a node event: the same bytes as the last one
+// give the same instant without parsing.
+func (d *Decoder) fastAt(f *literal) (time.Time, bool) {
+	rest := f.b[f.i:]
+	if n := d.atLen; n > 0 && len(rest) > n && rest[n] == '"' && string(rest[:n]) == string(d.atRaw[:n]) {
+		f.i += n + 1
+		return d.at, true
+	}
+	var b []byte
+	if !f.str(&b) {
+		return time.Time{}, false
+	}
+	when, ok := parseUTC(b)
+	if !ok {
+		return time.Time{}, false
+	}
+	if len(b) <= len(d.atRaw) {
+		d.atLen, d.at = copy(d.atRaw[:], b), when
+	}
+	return when, true
 }
 
 // literal matches an exact layout.
@@ -810,7 +1000,7 @@ func (l *literal) lit(s string) bool {
 // handles those).
 func (l *literal) str(out *[]byte) bool {
 	start := l.i
-	for ; l.i < len(l.b); l.i++ {
+	for l.i += plainRun(l.b[l.i:]); l.i < len(l.b); l.i++ {
 		switch c := l.b[l.i]; {
 		case c == '"':
 			*out = l.b[start:l.i]

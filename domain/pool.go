@@ -129,17 +129,20 @@ func (p *Pool) renewMonths() int {
 // Evolve folds one event into the pool. It never fails and never validates:
 // an event is a fact (STYLE 2). Events of other aggregates are ignored.
 func (p *Pool) Evolve(e Event, pol Policy) {
-	m := e.EventMeta()
+	var cmd CommandID
 	switch e := e.(type) {
-	case *Created:
-		p.evolveCreated(e, pol)
-	case *NodeAdded:
+	case *NodeAdded: // most of any log: first
 		p.NodeSeq++
 		p.Nodes = append(p.Nodes, Node{ID: e.Node, AZ: e.AZ, Added: e.At})
+		cmd = e.Command
 	case *NodeRemoved:
 		if i := p.NodeIndex(e.Node); i >= 0 {
 			p.Nodes = append(p.Nodes[:i], p.Nodes[i+1:]...)
 		}
+		cmd = e.Command
+	case *Created:
+		p.evolveCreated(e, pol)
+		cmd = e.Command
 	case *Renewed:
 		p.Renewals++
 		p.Months += e.Term.Months
@@ -151,32 +154,37 @@ func (p *Pool) Evolve(e Event, pol Policy) {
 			p.Phase, p.PhaseSince, p.PhaseCause = PhaseActive, e.At, ""
 		}
 		p.scheduleAttempt(e.At, pol, false)
+		cmd = e.Command
 	case *RenewalFailed:
 		p.NextAttempt = pol.Calendar().NextRenewalHourAfter(e.At)
 		if !p.NextAttempt.Before(p.Term.End) {
 			p.NextAttempt = time.Time{}
 		}
+		cmd = e.Command
 	case *AutoRenewalChanged:
 		p.AutoRenew, p.RenewMonths = e.On, e.Months
 		p.scheduleAttempt(e.At, pol, true)
+		cmd = e.Command
 	case *StatusChanged:
 		p.evolveStatus(e)
+		cmd = e.Command
 	case *Deleted:
 		p.Phase, p.PhaseSince = PhaseGone, e.At
 		p.Nodes = nil
 		p.NextAttempt = time.Time{}
+		cmd = e.Command
 	default:
 		return
 	}
 	p.Version++
-	if m.Command != p.lastCmd {
+	if cmd != p.lastCmd {
 		if p.lastCmd != "" {
 			if p.commands == nil {
 				p.commands = make(map[CommandID]uint64)
 			}
 			p.commands[p.lastCmd] = p.Version - 1
 		}
-		p.lastCmd = m.Command
+		p.lastCmd = cmd
 	}
 }
 
