@@ -93,9 +93,10 @@ type Store interface {
 	// name or an event with an empty Type is [ErrInvalid], and nothing is
 	// appended.
 	//
-	// Append does not keep the events slice after it returns (callers may
-	// reuse it); it may keep each event's Data and Metadata, which callers
-	// must not modify afterwards.
+	// Append keeps nothing of what it is given once it returns, whatever it
+	// returns: callers may reuse the events slice and the Data and Metadata
+	// buffers at once (a Service encodes every append into one reused
+	// buffer).
 	Append(ctx context.Context, stream string, expected Expected, events ...Event) (AppendResult, error)
 
 	// ReadStream yields the events of stream whose version is greater than

@@ -6,6 +6,8 @@ import (
 	"iter"
 	"sync"
 	"sync/atomic"
+	"time"
+	"unsafe"
 )
 
 // Memory is the in-memory [Store]: the embedded default, with nothing to start
@@ -23,13 +25,19 @@ import (
 // while the caller's loop body runs: a slow reader or subscriber never delays
 // writers or other readers.
 //
-// # Bytes are shared, not copied
+// # Bytes are copied in, shared out
 //
-// Append keeps the Data and Metadata slices it is given without copying them,
-// and every reader gets those same slices back. The caller must not modify
-// them after Append returns (whether or not it succeeded), and readers must not
-// modify the slices of the records they get. Copy first if you need to. ID,
-// Type and the stream name are strings and so cannot be modified.
+// Append copies each event's ID, Data and Metadata into the store's own
+// blocks of bytes, so the caller may reuse its buffers as soon as Append
+// returns. Readers get slices of those blocks, without a copy: they must not
+// modify the Data and Metadata of the records they get (copy first if you
+// need to). Appending to such a slice allocates, since its capacity ends with
+// it.
+//
+// The log holds no pointers, only numbers: where each record's bytes are,
+// its stream, type, version and time. So the garbage collector never scans
+// it, and a store of millions of events costs a program's other allocations
+// nothing.
 //
 // # What it keeps
 //
@@ -42,7 +50,7 @@ import (
 //     event is checked. Data and Metadata may be nil or empty and come back
 //     byte for byte (nil and empty are not told apart).
 //   - Nothing is ever deleted, truncated or compacted: memory grows by about
-//     150 bytes per event plus its Data and Metadata, until Close.
+//     70 bytes per event plus its ID, Data and Metadata, until Close.
 //
 // # Calls
 //
@@ -70,9 +78,15 @@ import (
 // A Memory must not be copied after first use.
 type Memory struct {
 	mu      sync.RWMutex
-	log     [][]Record // the global log, in chunks (see chunkBits)
-	head    Position   // the last position (and the number of records)
+	log     [][]slot // the global log, in chunks (see chunkBits)
+	head    Position // the last position (and the number of records)
 	streams map[string]*memStream
+	names   []string // stream names, by slot.stream
+	types   []string // event types, by slot.typ
+	typeIdx map[string]uint32
+	text    [][]byte    // the blocks the records' bytes are in, by span.block
+	used    int         // bytes used in the last block
+	nText   int         // the size of the next block
 	closed  atomic.Bool // written under mu; read without it by running reads
 
 	// wake is closed by the next append or by Close, then set to nil; a
@@ -86,30 +100,45 @@ type Memory struct {
 // memStream is one stream's index into the global log: pos[v-1] is the
 // position of the event with version v.
 type memStream struct {
-	name string
-	pos  []Position
+	index uint32 // in Memory.names
+	pos   []Position
 }
 
-// The log is kept in chunks of chunkSize records that never move: an append
-// writes records into the free slots of the last chunk, and adds a chunk when
-// it is full. So appends never copy records (a single slice would copy each
-// one several times as it grows, and give the garbage collector that much
-// more to do), and what readers see never changes: the slots below head, the
-// chunks in Memory.log and the elements of memStream.pos below its length
-// are written once, under mu, and never again. A reader takes a view (the
-// log slice and head, or a stream's positions) under mu.RLock and reads
-// through it after unlocking, without copying records, while writers go on
-// appending.
+// slot is a record as the log keeps it, without pointers.
+type slot struct {
+	version      Version
+	sec          int64 // Time, as Unix seconds and nanoseconds
+	nsec         int32
+	stream, typ  uint32
+	id, data, md span
+}
+
+// span is where some bytes are: text[block][off:off+n].
+type span struct{ block, off, n uint32 }
+
+// The log is kept in chunks of chunkSize slots that never move: an append
+// writes slots into the free places of the last chunk, and adds a chunk when
+// it is full. So appends never copy slots, and what readers see never
+// changes: the slots below head, the chunks in Memory.log, the names, types
+// and blocks of bytes below their lengths and the elements of memStream.pos
+// below its length are written once, under mu, and never again. A reader
+// takes a view (the slices and head, or a stream's positions) under
+// mu.RLock and reads through it after unlocking, without copying, while
+// writers go on appending.
 //
 // So that a small store stays small, the first chunk starts with
 // firstChunk slots and doubles until it has chunkSize; while it is the only
 // chunk, growing it replaces Memory.log with a new one-chunk slice, leaving
-// the views readers hold untouched.
+// the views readers hold untouched. Blocks of bytes likewise double from
+// firstText to maxText bytes; an event too large for one gets a block of its
+// own size.
 const (
 	chunkBits  = 12
 	chunkSize  = 1 << chunkBits
 	chunkMask  = chunkSize - 1
 	firstChunk = 64
+	firstText  = 1 << 10
+	maxText    = 1 << 20
 )
 
 // checkEvery is how many records a read yields between two checks of ctx and
@@ -118,14 +147,41 @@ const checkEvery = 256
 
 // logView is a read-only view of the log, up to head.
 type logView struct {
-	chunks [][]Record
-	head   Position
+	chunks       [][]slot
+	head         Position
+	names, types []string
+	text         [][]byte
+}
+
+func (m *Memory) viewLocked() logView {
+	return logView{chunks: m.log, head: m.head, names: m.names, types: m.types, text: m.text}
 }
 
 // at returns the record at position p, which must be in 1..v.head.
-func (v logView) at(p Position) *Record {
+func (v logView) at(p Position) Record {
 	i := p - 1
-	return &v.chunks[i>>chunkBits][i&chunkMask]
+	return v.record(&v.chunks[i>>chunkBits][i&chunkMask], p)
+}
+
+func (v logView) record(s *slot, p Position) Record {
+	r := Record{Stream: v.names[s.stream], Version: s.version, Position: p}
+	r.Type = v.types[s.typ]
+	r.Time = time.Unix(s.sec, int64(s.nsec)).UTC()
+	if s.id.n > 0 {
+		b := v.bytes(s.id)
+		r.ID = unsafe.String(&b[0], len(b)) // the bytes never change
+	}
+	r.Data = v.bytes(s.data)
+	r.Metadata = v.bytes(s.md)
+	return r
+}
+
+func (v logView) bytes(sp span) []byte {
+	if sp.n == 0 {
+		return nil
+	}
+	end := sp.off + sp.n
+	return v.text[sp.block][sp.off:end:end]
 }
 
 // yieldFrom yields the records of v after position from, checking ctx and
@@ -143,7 +199,7 @@ func (m *Memory) yieldFrom(ctx context.Context, v logView, from Position, yield 
 					return false
 				}
 			}
-			if !yield(chunk[i], nil) {
+			if !yield(v.record(&chunk[i], p+Position(i-lo)+1), nil) {
 				return false
 			}
 		}
@@ -199,26 +255,29 @@ func (m *Memory) Append(ctx context.Context, stream string, expected Expected, e
 		if m.streams == nil {
 			m.streams = make(map[string]*memStream)
 		}
-		s = &memStream{name: stream, pos: make([]Position, 0, max(len(events), 4))}
+		s = &memStream{index: uint32(len(m.names)), pos: make([]Position, 0, max(len(events), 4))}
+		m.names = append(m.names, stream)
 		m.streams[stream] = s
 	}
 	head := m.head
 	for i := range events {
 		switch {
 		case head == 0:
-			m.log = [][]Record{make([]Record, firstChunk)}
+			m.log = [][]slot{make([]slot, firstChunk)}
 		case head&chunkMask == 0:
-			m.log = append(m.log, make([]Record, chunkSize))
+			m.log = append(m.log, make([]slot, chunkSize))
 		case head < chunkSize && int(head) == len(m.log[0]):
-			grown := make([]Record, min(2*len(m.log[0]), chunkSize))
+			grown := make([]slot, min(2*len(m.log[0]), chunkSize))
 			copy(grown, m.log[0])
-			m.log = [][]Record{grown}
+			m.log = [][]slot{grown}
 		}
+		e := &events[i]
 		r := &m.log[head>>chunkBits][head&chunkMask]
 		head++
 		cur++
-		*r = Record{Stream: s.name, Version: cur, Position: head, Event: events[i]}
-		r.Time = r.Time.UTC()
+		*r = slot{version: cur, sec: e.Time.Unix(), nsec: int32(e.Time.Nanosecond()), stream: s.index, typ: m.typeIndex(e.Type)}
+		m.reserve(len(e.ID) + len(e.Data) + len(e.Metadata))
+		r.id, r.data, r.md = put(m, e.ID), put(m, e.Data), put(m, e.Metadata)
 		if len(s.pos) == cap(s.pos) {
 			// Double rather than let append grow large slices by 1.25: fewer
 			// copies of a hot stream's index.
@@ -235,6 +294,45 @@ func (m *Memory) Append(ctx context.Context, stream string, expected Expected, e
 		close(wake)
 	}
 	return AppendResult{Version: cur, Position: head}, nil
+}
+
+// typeIndex returns the index of typ in m.types, adding it if new. The
+// caller holds mu.
+func (m *Memory) typeIndex(typ string) uint32 {
+	if i, ok := m.typeIdx[typ]; ok {
+		return i
+	}
+	if m.typeIdx == nil {
+		m.typeIdx = make(map[string]uint32)
+	}
+	i := uint32(len(m.types))
+	m.types = append(m.types, typ)
+	m.typeIdx[typ] = i
+	return i
+}
+
+// reserve makes room for n bytes in the last block. The caller holds mu.
+// A block's slice header is never written again once it is in m.text
+// (readers share the array); only its unused bytes are, by put.
+func (m *Memory) reserve(n int) {
+	if k := len(m.text); k > 0 && len(m.text[k-1])-m.used >= n {
+		return
+	}
+	m.nText = min(max(2*m.nText, firstText), maxText)
+	m.text = append(m.text, make([]byte, max(m.nText, n)))
+	m.used = 0
+}
+
+// put copies b to the last block, which reserve made room in. The caller
+// holds mu.
+func put[T string | []byte](m *Memory, b T) span {
+	if len(b) == 0 {
+		return span{}
+	}
+	k := len(m.text) - 1
+	sp := span{block: uint32(k), off: uint32(m.used), n: uint32(len(b))}
+	m.used += copy(m.text[k][m.used:], b)
+	return sp
 }
 
 // ReadStream implements [Store.ReadStream]. The records share their Data and
@@ -261,7 +359,7 @@ func (m *Memory) ReadStream(ctx context.Context, stream string, after Version) i
 						return
 					}
 				}
-				if !yield(*v.at(p), nil) {
+				if !yield(v.at(p), nil) {
 					return
 				}
 			}
@@ -285,7 +383,7 @@ func (m *Memory) streamView(ctx context.Context, stream string, after Version) (
 	if s == nil || Version(len(s.pos)) <= after {
 		return nil, logView{}, nil
 	}
-	return s.pos[after:], logView{m.log, m.head}, nil
+	return s.pos[after:], m.viewLocked(), nil
 }
 
 // ReadAll implements [Store.ReadAll]. The records share their Data and
@@ -319,7 +417,7 @@ func (m *Memory) view(ctx context.Context) (logView, error) {
 	if m.closed.Load() {
 		return logView{}, ErrClosed
 	}
-	return logView{m.log, m.head}, nil
+	return m.viewLocked(), nil
 }
 
 func (m *Memory) check(ctx context.Context) error {
@@ -373,7 +471,7 @@ func (m *Memory) subscribeView(ctx context.Context, after Position) (logView, <-
 		return logView{}, nil, ErrClosed
 	}
 	if m.head > after {
-		return logView{m.log, m.head}, nil, nil
+		return m.viewLocked(), nil, nil
 	}
 	m.wakeMu.Lock()
 	defer m.wakeMu.Unlock()
@@ -428,6 +526,7 @@ func (m *Memory) Close() error {
 	m.log = nil
 	m.head = 0
 	m.streams = nil
+	m.names, m.types, m.typeIdx, m.text, m.used, m.nText = nil, nil, nil, nil, 0, 0
 	wake := m.wake
 	m.wake = nil
 	m.mu.Unlock()

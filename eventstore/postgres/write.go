@@ -50,9 +50,12 @@ const (
 // is committed (with the server's synchronous_commit); appends of this
 // Store that wait at the same time share one call, transaction and commit.
 // If ctx ends while the append waits for its turn, Append returns ctx's
-// error and the append is not made; if it ends, or the connection breaks,
-// while the append is with the server, Append returns the error and the
-// append may or may not have been made (find out by reading the stream).
+// error and the append is not made. If it ends while the append is with the
+// server, Append waits for the call (cancelled once every append in it has
+// been given up) and returns its outcome. If the call fails on its way (the
+// connection breaks, or the cancel arrives as it commits), Append returns
+// the error and the append may or may not have been made: find out by
+// reading the stream.
 func (s *Store) Append(ctx context.Context, stream string, expected eventstore.Expected, events ...eventstore.Event) (eventstore.AppendResult, error) {
 	if err := backend.CheckAppend(stream, events); err != nil {
 		return eventstore.AppendResult{}, err
@@ -76,15 +79,15 @@ func (s *Store) Append(ctx context.Context, stream string, expected eventstore.E
 	case <-p.done:
 		return p.res, p.err
 	case <-ctx.Done():
-		if !p.state.CompareAndSwap(queued, abandoned) {
-			// It is with the server; the call goes on for the others.
-			select {
-			case <-p.done:
-				return p.res, p.err
-			default:
-			}
+		if p.state.CompareAndSwap(queued, abandoned) {
+			return eventstore.AppendResult{}, ctx.Err()
 		}
-		return eventstore.AppendResult{}, ctx.Err()
+		// It is with the server. The call is cancelled once every append in
+		// it has been given up (see write), so this wait is short; and
+		// waiting means Append keeps none of the caller's buffers after it
+		// returns, and says whether the append was committed.
+		<-p.done
+		return p.res, p.err
 	}
 }
 

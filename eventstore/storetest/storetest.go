@@ -136,6 +136,7 @@ func groups() []group {
 		}},
 		{"read", []test{
 			{name: "round_trip", run: testReadRoundTrip},
+			{name: "append_keeps_no_caller_buffer", run: testAppendKeepsNoBuffer},
 			{name: "global_log_is_gap_free_and_ordered", run: testReadGlobalLog},
 			{name: "read_all_from_any_position", run: testReadAllFrom},
 			{name: "read_stream_from_any_version", run: testReadStreamFrom},
@@ -1077,6 +1078,28 @@ func testReadRoundTrip(t *testing.T, k *kit) {
 	}
 	sub := k.subscribe(t, ctx, s, 0)
 	k.sameRecords(t, "Subscribe", sub.take(t, len(want)), want)
+}
+
+// testAppendKeepsNoBuffer: once Append returns, the caller may reuse the
+// events slice and the Data and Metadata buffers; what was stored does not
+// change.
+func testAppendKeepsNoBuffer(t *testing.T, k *kit) {
+	s, ctx := k.store(t), k.ctx(t)
+	buf := []byte(`{"n":1}{"m":1}`)
+	evs := []eventstore.Event{k.event("test.reused"), k.event("test.reused")}
+	for i := range evs {
+		evs[i].Data, evs[i].Metadata = buf[:7:7], buf[7:]
+	}
+	var want []eventstore.Record
+	for i, e := range evs {
+		c := e
+		c.Data, c.Metadata = []byte(`{"n":1}`), []byte(`{"m":1}`)
+		want = append(want, record("reused", eventstore.Version(i+1), eventstore.Position(i+1), c))
+	}
+	mustAppend(t, ctx, s, "reused", eventstore.NoStream, evs...)
+	copy(buf, `{"n":2}{"m":2}`)
+	evs[0], evs[1] = eventstore.Event{}, eventstore.Event{}
+	k.sameRecords(t, "ReadStream after the caller reused its buffers", k.readStream(t, ctx, s, "reused", 0), want)
 }
 
 // fillLog appends events to a few streams in batches of varied sizes and
