@@ -625,17 +625,18 @@ func (s *Service) compensate(ctx context.Context, stream, tag string, refresh fu
 // retried append of the same decision carries the same ids (stores that
 // deduplicate by id, such as EventStoreDB, drop the repeat).
 func (s *Service) append(ctx context.Context, stream string, v uint64, events []domain.Event, tag string, meta []byte) (eventstore.AppendResult, error) {
-	// Stores copy the records, never keep the slice (eventstore.Store), so
-	// the slice is reused.
-	rp := recsPool.Get().(*[]eventstore.Event)
-	defer func() { clear(*rp); recsPool.Put(rp) }()
-	if cap(*rp) < len(events) {
-		*rp = make([]eventstore.Event, len(events))
+	// Stores keep nothing of an append once it returns (eventstore.Store),
+	// so the records and the payloads' buffer are reused from one append to
+	// the next.
+	sc := scratchPool.Get().(*appendScratch)
+	defer func() { clear(sc.recs); scratchPool.Put(sc) }()
+	if cap(sc.recs) < len(events) {
+		sc.recs = make([]eventstore.Event, len(events))
 	}
-	recs := (*rp)[:len(events)]
+	recs := sc.recs[:len(events)]
 	cmd := events[0].EventMeta().Command
-	// All payloads share one buffer and all ids one string: two allocations
-	// per append rather than two per event. Offsets stay on the stack.
+	// All ids share one string: one allocation per append rather than one
+	// per event. Offsets stay on the stack.
 	var endsArr [64]int
 	ends := endsArr[:0]
 	if 2*len(events) > len(endsArr) {
@@ -644,10 +645,11 @@ func (s *Service) append(ctx context.Context, stream string, v uint64, events []
 	var ids strings.Builder // its String does not copy
 	ids.Grow(len(events) * (len(stream) + len(cmd) + len(tag) + 8))
 	var num [20]byte
-	buf := make([]byte, 0, 160*len(events))
+	buf := sc.buf[:0]
+	sc.enc.Reset()
 	for i, e := range events {
 		var err error
-		if buf, err = domain.AppendEncode(buf, e); err != nil {
+		if buf, err = sc.enc.Append(buf, e); err != nil {
 			return eventstore.AppendResult{}, err
 		}
 		ids.WriteString(stream)
@@ -661,6 +663,9 @@ func (s *Service) append(ctx context.Context, stream string, v uint64, events []
 		ids.Write(strconv.AppendUint(num[:0], v+uint64(i)+1, 10))
 		ends = append(ends, len(buf), ids.Len())
 	}
+	if cap(buf) <= 64<<10 {
+		sc.buf = buf // a rare huge append does not stay in the pool
+	}
 	all := ids.String()
 	start, idStart := 0, 0
 	for i, e := range events {
@@ -673,7 +678,14 @@ func (s *Service) append(ctx context.Context, stream string, v uint64, events []
 	return s.store.Append(ctx, stream, eventstore.ExpectVersion(eventstore.Version(v)), recs...)
 }
 
-var recsPool = sync.Pool{New: func() any { return new([]eventstore.Event) }}
+// appendScratch is what one append reuses from the last.
+type appendScratch struct {
+	recs []eventstore.Event
+	buf  []byte
+	enc  domain.Encoder
+}
+
+var scratchPool = sync.Pool{New: func() any { return new(appendScratch) }}
 
 // metadata is the JSON metadata kept beside each event: the account, the
 // command, and what caused it (the command itself, or "undo" for a

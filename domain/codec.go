@@ -42,7 +42,33 @@ func Encode(e Event) (string, []byte, error) {
 // AppendEncode appends the event's JSON payload to b. Service encodes all
 // the events of one append into one buffer this way.
 func AppendEncode(b []byte, e Event) ([]byte, error) {
-	m := e.EventMeta()
+	return appendBody(appendHead(b, e.EventMeta()), e)
+}
+
+// Encoder writes payloads exactly as AppendEncode does, faster for a run of
+// events that share their meta, such as the events of one command: it
+// writes their common head (version, pool, account, instant, command) once
+// and copies it for the next. The zero value is ready to use. An Encoder is
+// not safe for concurrent use.
+type Encoder struct {
+	meta Meta
+	head []byte
+	ok   bool
+}
+
+// Append appends the event's JSON payload to b.
+func (c *Encoder) Append(b []byte, e Event) ([]byte, error) {
+	if m := e.EventMeta(); !c.ok || m != c.meta { // == on the instant is stricter than Equal: safe
+		c.head = appendHead(c.head[:0], m)
+		c.meta, c.ok = m, true
+	}
+	return appendBody(append(b, c.head...), e)
+}
+
+// Reset forgets the last head, and the strings it refers to.
+func (c *Encoder) Reset() { c.meta, c.ok = Meta{}, false }
+
+func appendHead(b []byte, m Meta) []byte {
 	b = append(b, `{"v":1`...)
 	if m.Pool != "" {
 		b = appendKeyStr(b, "pool", string(m.Pool))
@@ -52,7 +78,10 @@ func AppendEncode(b []byte, e Event) ([]byte, error) {
 	b = append(b, `,"at":"`...)
 	b = m.At.UTC().AppendFormat(b, time.RFC3339Nano)
 	b = append(b, `","command":`...)
-	b = appendStr(b, string(m.Command))
+	return appendStr(b, string(m.Command))
+}
+
+func appendBody(b []byte, e Event) ([]byte, error) {
 	switch e := e.(type) {
 	case *Created:
 		b = appendKeyStr(b, "name", e.Name)
@@ -221,7 +250,7 @@ const hexDigits = "0123456789abcdef"
 func appendStr(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
-	for i := 0; i < len(s); {
+	for i := safeRun(s); i < len(s); {
 		c := s[i]
 		if c < utf8.RuneSelf {
 			if c >= 0x20 && c != '"' && c != '\\' && c != '<' && c != '>' && c != '&' {

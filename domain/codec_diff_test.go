@@ -57,16 +57,23 @@ func FuzzEncodeMatchesReference(f *testing.F) {
 	f.Fuzz(func(t *testing.T, name, desc, vpc, node string, ns int64) {
 		when := time.Unix(0, ns)
 		m := Meta{Pool: PoolID(name), Account: AccountID(desc), At: when, Command: CommandID(node)}
+		m2 := Meta{Pool: PoolID(vpc), Account: AccountID(desc), At: when.In(time.FixedZone("x", 3600)), Command: CommandID(node)}
+		var enc Encoder // shares heads across the events: must write what Encode writes
 		for _, e := range []Event{
 			&Created{Meta: m, Name: name, Description: desc, Type: Deployment, Billing: PayPerUse, Flavor: FlavorID(vpc),
 				Network: &Network{VPC: vpc, Subnet: desc, SecurityGroup: name}, Prices: Prices{Currency: desc}, Nodes: len(desc)},
 			&NodeAdded{Meta: m, Node: NodeID(node), AZ: vpc},
+			&NodeAdded{Meta: m2, Node: NodeID(node), AZ: vpc},
+			&NodeRemoved{Meta: m2, Node: NodeID(name)},
 			&AccountOpened{Meta: m, Quota: map[FlavorID]int{FlavorID(name): 1, FlavorID(desc): -2}},
 			&StatusChanged{Meta: m, Reason: desc, From: Status(name), To: Status(vpc)},
 		} {
 			_, a, err := Encode(e)
 			if err != nil {
 				t.Fatal(err)
+			}
+			if c, _ := enc.Append([]byte("x"), e); !bytes.Equal(c[1:], a) {
+				t.Fatalf("Encoder and Encode disagree\nEncoder %s\nEncode  %s", c[1:], a)
 			}
 			_, b, err := refEncode(e)
 			if err != nil {
