@@ -84,7 +84,7 @@ type Memory struct {
 	names   []string // stream names, by slot.stream
 	types   []string // event types, by slot.typ
 	typeIdx map[string]uint32
-	text    [][]byte    // the blocks the records' bytes are in, by span.block
+	text    [][]byte    // the blocks the records' bytes are in, by slot.block
 	used    int         // bytes used in the last block
 	nText   int         // the size of the next block
 	closed  atomic.Bool // written under mu; read without it by running reads
@@ -104,17 +104,16 @@ type memStream struct {
 	pos   []Position
 }
 
-// slot is a record as the log keeps it, without pointers.
+// slot is a record as the log keeps it, without pointers. Its ID, Data and
+// Metadata are one after the other in text[block], from off.
 type slot struct {
-	version      Version
-	sec          int64 // Time, as Unix seconds and nanoseconds
-	nsec         int32
-	stream, typ  uint32
-	id, data, md span
+	version           Version
+	sec               int64 // Time, as Unix seconds and nanoseconds
+	nsec              int32
+	stream, typ       uint32
+	block, off        uint32
+	nID, nData, nMeta uint32
 }
-
-// span is where some bytes are: text[block][off:off+n].
-type span struct{ block, off, n uint32 }
 
 // The log is kept in chunks of chunkSize slots that never move: an append
 // writes slots into the free places of the last chunk, and adds a chunk when
@@ -157,37 +156,38 @@ func (m *Memory) viewLocked() logView {
 	return logView{chunks: m.log, head: m.head, names: m.names, types: m.types, text: m.text}
 }
 
-// at returns the record at position p, which must be in 1..v.head.
-func (v logView) at(p Position) Record {
+// fill sets r to the record at position p, which must be in 1..v.head.
+func (v logView) fill(r *Record, p Position) {
 	i := p - 1
-	return v.record(&v.chunks[i>>chunkBits][i&chunkMask], p)
+	v.record(r, &v.chunks[i>>chunkBits][i&chunkMask], p)
 }
 
-func (v logView) record(s *slot, p Position) Record {
-	r := Record{Stream: v.names[s.stream], Version: s.version, Position: p}
+func (v logView) record(r *Record, s *slot, p Position) {
+	r.Stream, r.Version, r.Position = v.names[s.stream], s.version, p
 	r.Type = v.types[s.typ]
 	r.Time = time.Unix(s.sec, int64(s.nsec)).UTC()
-	if s.id.n > 0 {
-		b := v.bytes(s.id)
-		r.ID = unsafe.String(&b[0], len(b)) // the bytes never change
+	r.ID, r.Data, r.Metadata = "", nil, nil
+	n := s.nID + s.nData + s.nMeta
+	if n == 0 {
+		return
 	}
-	r.Data = v.bytes(s.data)
-	r.Metadata = v.bytes(s.md)
-	return r
-}
-
-func (v logView) bytes(sp span) []byte {
-	if sp.n == 0 {
-		return nil
+	b := v.text[s.block][s.off : s.off+n : s.off+n]
+	if s.nID > 0 {
+		r.ID = unsafe.String(&b[0], s.nID) // the bytes never change
 	}
-	end := sp.off + sp.n
-	return v.text[sp.block][sp.off:end:end]
+	if s.nData > 0 {
+		r.Data = b[s.nID : s.nID+s.nData : s.nID+s.nData]
+	}
+	if s.nMeta > 0 {
+		r.Metadata = b[s.nID+s.nData:]
+	}
 }
 
 // yieldFrom yields the records of v after position from, checking ctx and
 // Close every checkEvery records. It reports whether the caller should go on.
 func (m *Memory) yieldFrom(ctx context.Context, v logView, from Position, yield func(Record, error) bool) bool {
 	n := 0
+	var r Record
 	for p := from; p < v.head; {
 		chunk := v.chunks[p>>chunkBits]
 		lo := int(p & chunkMask)
@@ -199,7 +199,8 @@ func (m *Memory) yieldFrom(ctx context.Context, v logView, from Position, yield 
 					return false
 				}
 			}
-			if !yield(v.record(&chunk[i], p+Position(i-lo)+1), nil) {
+			v.record(&r, &chunk[i], p+Position(i-lo)+1)
+			if !yield(r, nil) {
 				return false
 			}
 		}
@@ -276,8 +277,8 @@ func (m *Memory) Append(ctx context.Context, stream string, expected Expected, e
 		head++
 		cur++
 		*r = slot{version: cur, sec: e.Time.Unix(), nsec: int32(e.Time.Nanosecond()), stream: s.index, typ: m.typeIndex(e.Type)}
-		m.reserve(len(e.ID) + len(e.Data) + len(e.Metadata))
-		r.id, r.data, r.md = put(m, e.ID), put(m, e.Data), put(m, e.Metadata)
+		r.block, r.off = m.reserve(len(e.ID) + len(e.Data) + len(e.Metadata))
+		r.nID, r.nData, r.nMeta = put(m, e.ID), put(m, e.Data), put(m, e.Metadata)
 		if len(s.pos) == cap(s.pos) {
 			// Double rather than let append grow large slices by 1.25: fewer
 			// copies of a hot stream's index.
@@ -311,28 +312,24 @@ func (m *Memory) typeIndex(typ string) uint32 {
 	return i
 }
 
-// reserve makes room for n bytes in the last block. The caller holds mu.
-// A block's slice header is never written again once it is in m.text
-// (readers share the array); only its unused bytes are, by put.
-func (m *Memory) reserve(n int) {
-	if k := len(m.text); k > 0 && len(m.text[k-1])-m.used >= n {
-		return
+// reserve makes room for n bytes in the last block and returns where they
+// will start. The caller holds mu. A block's slice header is never written
+// again once it is in m.text (readers share the array); only its unused
+// bytes are, by put.
+func (m *Memory) reserve(n int) (block, off uint32) {
+	if k := len(m.text); k == 0 || len(m.text[k-1])-m.used < n {
+		m.nText = min(max(2*m.nText, firstText), maxText)
+		m.text = append(m.text, make([]byte, max(m.nText, n)))
+		m.used = 0
 	}
-	m.nText = min(max(2*m.nText, firstText), maxText)
-	m.text = append(m.text, make([]byte, max(m.nText, n)))
-	m.used = 0
+	return uint32(len(m.text) - 1), uint32(m.used)
 }
 
-// put copies b to the last block, which reserve made room in. The caller
-// holds mu.
-func put[T string | []byte](m *Memory, b T) span {
-	if len(b) == 0 {
-		return span{}
-	}
-	k := len(m.text) - 1
-	sp := span{block: uint32(k), off: uint32(m.used), n: uint32(len(b))}
-	m.used += copy(m.text[k][m.used:], b)
-	return sp
+// put copies b to the last block, which reserve made room in, and returns
+// its length. The caller holds mu.
+func put[T string | []byte](m *Memory, b T) uint32 {
+	m.used += copy(m.text[len(m.text)-1][m.used:], b)
+	return uint32(len(b))
 }
 
 // ReadStream implements [Store.ReadStream]. The records share their Data and
@@ -352,6 +349,7 @@ func (m *Memory) ReadStream(ctx context.Context, stream string, after Version) i
 			if len(pos) == 0 {
 				return
 			}
+			var r Record
 			for i, p := range pos {
 				if i%checkEvery == checkEvery-1 {
 					if err := m.check(ctx); err != nil {
@@ -359,7 +357,8 @@ func (m *Memory) ReadStream(ctx context.Context, stream string, after Version) i
 						return
 					}
 				}
-				if !yield(v.at(p), nil) {
+				v.fill(&r, p)
+				if !yield(r, nil) {
 					return
 				}
 			}
