@@ -130,6 +130,18 @@ func FuzzDecoderRemembers(f *testing.F) {
 			f.Add(TypeNodeAdded, seeds[i], TypeNodeAdded, seeds[j], TypeNodeRemoved, seeds[(i+j)%len(seeds)])
 		}
 	}
+	// Other types share the head with node events, and are read on from it.
+	for _, e := range []Event{
+		&StockTaken{Meta: m, Flavor: "f", Region: "r", Nodes: 2},
+		&QuotaUsed{Meta: m, Flavor: "f", Nodes: 2},
+		&StatusChanged{Meta: m, From: StatusRunning, To: StatusExpired, Reason: ReasonExpired},
+		&Charged{Meta: Meta{Account: "acme", At: when, Command: "c-1"}, Amount: MustMoney("1.5")},
+	} {
+		typ, data, _ := Encode(e)
+		f.Add(TypeNodeAdded, seeds[0], typ, data, typ, data)
+		f.Add(typ, data, TypeNodeAdded, seeds[1], typ, data)
+		f.Add(typ, data, TypeNodeAdded, seeds[1], typ, append(data[:len(data)-1:len(data)-1], `,"x":1}`...))
+	}
 	f.Add(TypeNodeAdded, seeds[0], TypeNodeAdded, []byte(`{"v":1,"pool":"train-a","account":"acme","at":"2026-01-31T02:00:00Z","command":"c-1"","az":"az1","node":"x"}`),
 		TypeNodeAdded, []byte(`{"v":1,"pool":"train-a","account":"acme","at":"2026-01-31T02:00:00Z","command":"c-1","az":"az1"","node":"x"}`))
 	f.Fuzz(func(t *testing.T, t1 string, d1 []byte, t2 string, d2 []byte, t3 string, d3 []byte) {

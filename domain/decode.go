@@ -171,10 +171,20 @@ func (d *Decoder) DecodeTransient(typ string, data []byte) (Event, error) {
 func (d *Decoder) decode(typ string, data []byte) (Event, error) {
 	var f fields
 	s := scanner{b: data}
-	if err := s.open(); err != nil {
+	first := true
+	// A head laid out as AppendEncode writes it is read fast, and the other
+	// fields are scanned on from there.
+	l := literal{b: data}
+	if m, gen, ok := d.readHead(&l); ok {
+		if gen != 0 {
+			m = d.headMeta
+		}
+		f.v, f.pool, f.account, f.at, f.command = CodecVersion, string(m.Pool), string(m.Account), m.At, string(m.Command)
+		s.i, first = l.i, false
+	} else if err := s.open(); err != nil {
 		return nil, decodeErr(typ, "%v", err)
 	}
-	for first := true; ; first = false {
+	for ; ; first = false {
 		key, done, err := s.next(first)
 		if err == nil && !done {
 			err = d.field(&s, &f, key)
@@ -825,25 +835,12 @@ func daysFromCivil(y, m, d int) int64 {
 // with the values the fast path read before; only the node id is new.
 func (d *Decoder) fastNode(typ string, data []byte, transient bool) (Event, bool) {
 	f := literal{b: data}
-	var m Meta
-	gen := uint64(0) // d.headGen if m is d.headMeta
-	if n := d.headLen; n > 0 && len(data) > n && string(data[:n]) == string(d.head[:n]) {
-		// The same bytes as the last head read, so the same meta.
-		f.i, gen = n, d.headGen
-	} else {
-		var ok bool
-		if m, ok = d.fastHead(&f); !ok {
-			return nil, false
-		}
-		if f.i <= len(d.head) {
-			d.headLen, d.headMeta = copy(d.head[:], data[:f.i]), m
-			d.headGen++
-			gen = d.headGen
-		}
+	m, gen, ok := d.readHead(&f)
+	if !ok {
+		return nil, false
 	}
 	var az string
 	if typ == TypeNodeAdded && f.lit(`,"az":"`) {
-		var ok bool
 		if az, ok = d.fastStr(&f, slotAZ); !ok {
 			return nil, false
 		}
@@ -891,8 +888,30 @@ func (d *Decoder) fastNode(typ string, data []byte, transient bool) (Event, bool
 	return n, true
 }
 
-// fastHead reads the part every node event starts with, from "v" to the
-// command's closing quote.
+// readHead reads the head of a payload laid out as AppendEncode writes it,
+// with a pool: from "v" to the command's closing quote. Bytes equal to the
+// last head it read give the same meta without being read again: then gen
+// is d.headGen and m is left zero (the meta is d.headMeta). Otherwise gen is
+// d.headGen if m was remembered as the new last head, and 0 if not.
+func (d *Decoder) readHead(f *literal) (m Meta, gen uint64, ok bool) {
+	data := f.b
+	if n := d.headLen; n > 0 && len(data) > n && string(data[:n]) == string(d.head[:n]) {
+		f.i = n
+		return Meta{}, d.headGen, true
+	}
+	if m, ok = d.fastHead(f); !ok {
+		return Meta{}, 0, false
+	}
+	if f.i <= len(d.head) {
+		d.headLen, d.headMeta = copy(d.head[:], data[:f.i]), m
+		d.headGen++
+		gen = d.headGen
+	}
+	return m, gen, true
+}
+
+// fastHead reads the part every event with a pool starts with, from "v" to
+// the command's closing quote.
 func (d *Decoder) fastHead(f *literal) (Meta, bool) {
 	if !f.lit(`{"v":1,"pool":"`) {
 		return Meta{}, false

@@ -122,6 +122,13 @@ func (c *Charges) Apply(e Envelope) error {
 	return c.t.done(e.Position)
 }
 
+// ApplyBatch implements BatchProjection.
+func (c *Charges) ApplyBatch(es []Envelope) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t.batch(es, c.apply)
+}
+
 // pool returns the pool id, or nil.
 func (c *Charges) pool(id domain.PoolID) *poolCharges {
 	if c.last != nil && c.last.id == id {

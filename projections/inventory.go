@@ -87,6 +87,18 @@ func (v *Inventory) Apply(e Envelope) error {
 	if seen, err := v.t.seen(e.Position); seen {
 		return err
 	}
+	v.apply(&e)
+	return v.t.done(e.Position)
+}
+
+// ApplyBatch implements BatchProjection.
+func (v *Inventory) ApplyBatch(es []Envelope) error {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	return v.t.batch(es, v.apply)
+}
+
+func (v *Inventory) apply(e *Envelope) {
 	switch ev := e.Event.(type) {
 	case *domain.StockTaken:
 		*v.stockOf(ev.Flavor, ev.Region) += ev.Nodes
@@ -103,7 +115,6 @@ func (v *Inventory) Apply(e Envelope) error {
 	case *domain.QuotaFreed:
 		*v.acct(ev.Account).usedOf(ev.Flavor) -= ev.Nodes
 	}
-	return v.t.done(e.Position)
 }
 
 func (v *Inventory) acct(id domain.AccountID) *acctQuota {

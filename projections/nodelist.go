@@ -144,6 +144,13 @@ func (l *NodeList) Apply(e Envelope) error {
 	return l.t.done(e.Position)
 }
 
+// ApplyBatch implements BatchProjection.
+func (l *NodeList) ApplyBatch(es []Envelope) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.t.batch(es, l.apply)
+}
+
 // pool returns the pool id, or nil.
 func (l *NodeList) pool(id domain.PoolID) *poolNodes {
 	if l.last != nil && l.last.info.ID == id {

@@ -90,7 +90,8 @@ func (r *Runner) CatchUp(ctx context.Context) error {
 	defer cancel() // stops the reader and the decoders when we return early
 	work := make(chan *batch, workers)
 	ordered := make(chan *batch, 2*workers)
-	go r.read(ctx, work, ordered)
+	free := make(chan *batch, 3*workers+1) // applied batches, for the reader to fill again
+	go r.read(ctx, work, ordered, free)
 	for range workers {
 		go func() {
 			for b := range work {
@@ -99,18 +100,52 @@ func (r *Runner) CatchUp(ctx context.Context) error {
 			}
 		}()
 	}
+	batches := make([]BatchProjection, 0, len(r.ps))
+	for _, p := range r.ps {
+		if bp, ok := p.(BatchProjection); ok {
+			batches = append(batches, bp)
+		}
+	}
 	for b := range ordered {
 		<-b.ready // every batch in ordered was handed to a decoder first
-		for i := range b.envs {
-			if err := r.ApplyEnvelope(b.envs[i]); err != nil {
-				return err
-			}
+		if err := r.applyBatch(b.envs, batches); err != nil {
+			return err
 		}
 		if b.err != nil {
 			return b.err
 		}
+		clear(b.recs)
+		clear(b.envs)
+		b.recs, b.envs, b.ready = b.recs[:0], b.envs[:0], make(chan struct{})
+		select {
+		case free <- b:
+		default:
+		}
 	}
 	return ctx.Err()
+}
+
+// applyBatch applies envs to every projection: through ApplyBatch if all of
+// them have it (bps), one by one if not.
+func (r *Runner) applyBatch(envs []Envelope, bps []BatchProjection) error {
+	if len(envs) == 0 {
+		return nil
+	}
+	if len(bps) < len(r.ps) {
+		for i := range envs {
+			if err := r.ApplyEnvelope(envs[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	for _, p := range bps {
+		if err := p.ApplyBatch(envs); err != nil {
+			last := envs[len(envs)-1]
+			return fmt.Errorf("projections: %s at positions %d to %d: %w", p.Name(), envs[0].Position, last.Position, err)
+		}
+	}
+	return nil
 }
 
 // batchSize is the number of records decoded together in CatchUp.
@@ -125,7 +160,9 @@ type batch struct {
 }
 
 func (b *batch) decode() {
-	b.envs = make([]Envelope, 0, len(b.recs))
+	if cap(b.envs) < len(b.recs) {
+		b.envs = make([]Envelope, 0, len(b.recs))
+	}
 	var d Decoder
 	for _, rec := range b.recs {
 		e, err := d.Decode(rec)
@@ -138,8 +175,10 @@ func (b *batch) decode() {
 }
 
 // read reads the log after Position into batches, each sent to the
-// decoders and then, in order, to the applier. It closes both channels.
-func (r *Runner) read(ctx context.Context, work, ordered chan<- *batch) {
+// decoders and then, in order, to the applier. It closes both channels. It
+// fills the batches the applier is done with again (free) rather than
+// allocate new ones.
+func (r *Runner) read(ctx context.Context, work, ordered chan<- *batch, free <-chan *batch) {
 	defer close(ordered)
 	defer close(work)
 	send := func(b *batch) bool {
@@ -152,7 +191,15 @@ func (r *Runner) read(ctx context.Context, work, ordered chan<- *batch) {
 		}
 		return true
 	}
-	b := &batch{recs: make([]eventstore.Record, 0, batchSize), ready: make(chan struct{})}
+	next := func() *batch {
+		select {
+		case b := <-free:
+			return b
+		default:
+			return &batch{recs: make([]eventstore.Record, 0, batchSize), ready: make(chan struct{})}
+		}
+	}
+	b := next()
 	for rec, err := range r.store.ReadAll(ctx, r.Position()) {
 		if err != nil {
 			b.err = fmt.Errorf("projections: reading the log: %w", err)
@@ -163,7 +210,7 @@ func (r *Runner) read(ctx context.Context, work, ordered chan<- *batch) {
 			if !send(b) {
 				return
 			}
-			b = &batch{recs: make([]eventstore.Record, 0, batchSize), ready: make(chan struct{})}
+			b = next()
 		}
 	}
 	if len(b.recs) > 0 || b.err != nil {
