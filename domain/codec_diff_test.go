@@ -136,6 +136,8 @@ func FuzzDecoderRemembers(f *testing.F) {
 		&QuotaUsed{Meta: m, Flavor: "f", Nodes: 2},
 		&StatusChanged{Meta: m, From: StatusRunning, To: StatusExpired, Reason: ReasonExpired},
 		&Charged{Meta: Meta{Account: "acme", At: when, Command: "c-1"}, Amount: MustMoney("1.5")},
+		&Charged{Meta: Meta{Account: "acme", At: when, Command: "c-1"}, Amount: MustMoney("1.50")},
+		&Renewed{Meta: m, Term: Term{Start: when, End: when.AddDate(0, 1, 0), Months: 1}, Charge: MustMoney("1.5"), ListPrice: MustMoney("15")},
 	} {
 		typ, data, _ := Encode(e)
 		f.Add(TypeNodeAdded, seeds[0], typ, data, typ, data)

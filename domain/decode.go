@@ -10,11 +10,14 @@ import (
 	"unsafe"
 )
 
-// Decoder decodes events and reuses the strings that repeat from one event
-// to the next (pool, account, command, flavor, region, ...), so that
-// rebuilding a stream allocates little: about two allocations per NodeAdded.
-// The zero value is ready to use. A Decoder is not safe for concurrent use;
-// use one per goroutine.
+// Decoder decodes events and reuses what repeats from one event to the next
+// (the head of the events of one command; pool, account, flavor, region and
+// other strings; amounts), so that rebuilding allocates little: events come
+// from slabs of up to 64, and new strings from shared blocks of up to 4 KB,
+// so a rebuild makes a few allocations per hundred events. An event, or a
+// string in it, keeps its slab or block alive, and no more. The zero value
+// is ready to use. A Decoder is not safe for concurrent use; use one per
+// goroutine.
 type Decoder struct {
 	last [internSlots][internWays]string
 	next [internSlots]uint8
@@ -41,6 +44,23 @@ type Decoder struct {
 	// one allocation for many of them; a string keeps its block alive.
 	text  []byte
 	nText int
+
+	// Recent amounts and their bytes (see money).
+	monies [8]struct {
+		raw string
+		m   Money
+	}
+	nextMoney uint8
+
+	// The other events come from slabs too.
+	created  slab[Created]
+	renewed  slab[Renewed]
+	status   slab[StatusChanged]
+	deleted  slab[Deleted]
+	used     slab[QuotaUsed]
+	freed    slab[QuotaFreed]
+	taken    slab[StockTaken]
+	returned slab[StockReturned]
 
 	// What DecodeTransient returns for node events, with the headGen
 	// their Meta was copied at.
@@ -77,6 +97,21 @@ func (d *Decoder) unique(b []byte) string {
 }
 
 const maxSlab = 64
+
+// slab hands out values of T from arrays that double from 1 to maxSlab.
+type slab[T any] struct {
+	free []T
+	n    int
+}
+
+func (s *slab[T]) next() *T {
+	if len(s.free) == 0 {
+		s.free = make([]T, nextSlab(&s.n))
+	}
+	p := &s.free[0]
+	s.free = s.free[1:]
+	return p
+}
 
 func nextSlab(n *int) int {
 	*n = min(max(2**n, 1), maxSlab)
@@ -120,7 +155,7 @@ func (d *Decoder) intern(slot int, b []byte) string {
 			return ways[i]
 		}
 	}
-	s := string(b)
+	s := d.unique(b)
 	ways[d.next[slot]%internWays] = s
 	d.next[slot]++
 	return s
@@ -138,8 +173,8 @@ type fields struct {
 	prices                             *Prices
 	nodes, months                      int
 	term                               *Term
-	charge, listPrice, balance         *Money
-	amount, rate                       *Money
+	charge, listPrice, balance         Money // Zero when absent
+	amount, rate                       Money
 	autoRenew, automatic, on, limited  bool
 	quota                              map[FlavorID]int
 }
@@ -235,46 +270,61 @@ func (d *Decoder) decode(typ string, data []byte) (Event, error) {
 		if f.prices == nil {
 			return nil, decodeErr(typ, "prices are required")
 		}
-		c := &Created{Meta: m, Name: f.name, Description: f.description, Type: PoolType(f.typ), Billing: Billing(f.billing),
+		c := d.created.next()
+		*c = Created{Meta: m, Name: f.name, Description: f.description, Type: PoolType(f.typ), Billing: Billing(f.billing),
 			Flavor: FlavorID(f.flavor), Kind: Kind(f.kind), Region: f.region, AZ: f.az, Network: f.network,
-			Prices: *f.prices, Nodes: f.nodes, Term: termOr(f.term), Charge: moneyOr(f.charge),
-			ListPrice: moneyOr(f.listPrice), AutoRenew: f.autoRenew}
+			Prices: *f.prices, Nodes: f.nodes, Term: termOr(f.term), Charge: f.charge,
+			ListPrice: f.listPrice, AutoRenew: f.autoRenew}
 		if c.Type != Training && c.Type != Deployment || c.Billing != PayPerUse && c.Billing != Prepaid {
 			return nil, decodeErr(typ, "type %q or billing %q is not known", c.Type, c.Billing)
 		}
 		e = c
 	case TypeRenewed:
-		e = &Renewed{Meta: m, Term: termOr(f.term), Charge: moneyOr(f.charge), ListPrice: moneyOr(f.listPrice), Automatic: f.automatic}
+		r := d.renewed.next()
+		*r = Renewed{Meta: m, Term: termOr(f.term), Charge: f.charge, ListPrice: f.listPrice, Automatic: f.automatic}
+		e = r
 	case TypeRenewalFailed:
-		e = &RenewalFailed{Meta: m, Months: f.months, Charge: moneyOr(f.charge), Reason: Code(f.reason)}
+		e = &RenewalFailed{Meta: m, Months: f.months, Charge: f.charge, Reason: Code(f.reason)}
 	case TypeAutoRenewalChanged:
 		e = &AutoRenewalChanged{Meta: m, On: f.on, Months: f.months}
 	case TypeStatusChanged:
-		e = &StatusChanged{Meta: m, From: Status(f.from), To: Status(f.to), Reason: f.reason}
+		c := d.status.next()
+		*c = StatusChanged{Meta: m, From: Status(f.from), To: Status(f.to), Reason: f.reason}
+		e = c
 	case TypeDeleted:
-		e = &Deleted{Meta: m, Reason: f.reason}
+		c := d.deleted.next()
+		*c = Deleted{Meta: m, Reason: f.reason}
+		e = c
 	case TypeAccountOpened:
-		e = &AccountOpened{Meta: m, Quota: f.quota, Limited: f.limited, Balance: moneyOr(f.balance)}
+		e = &AccountOpened{Meta: m, Quota: f.quota, Limited: f.limited, Balance: f.balance}
 	case TypeQuotaUsed:
-		e = &QuotaUsed{Meta: m, Flavor: FlavorID(f.flavor), Nodes: f.nodes}
+		c := d.used.next()
+		*c = QuotaUsed{Meta: m, Flavor: FlavorID(f.flavor), Nodes: f.nodes}
+		e = c
 	case TypeQuotaFreed:
-		e = &QuotaFreed{Meta: m, Flavor: FlavorID(f.flavor), Nodes: f.nodes}
+		c := d.freed.next()
+		*c = QuotaFreed{Meta: m, Flavor: FlavorID(f.flavor), Nodes: f.nodes}
+		e = c
 	case TypeCharged:
-		e = &Charged{Meta: m, Amount: moneyOr(f.amount)}
+		e = &Charged{Meta: m, Amount: f.amount}
 	case TypeRefunded:
-		e = &Refunded{Meta: m, Amount: moneyOr(f.amount)}
+		e = &Refunded{Meta: m, Amount: f.amount}
 	case TypeToppedUp:
-		e = &ToppedUp{Meta: m, Amount: moneyOr(f.amount)}
+		e = &ToppedUp{Meta: m, Amount: f.amount}
 	case TypeRateChanged:
-		e = &RateChanged{Meta: m, Rate: moneyOr(f.rate)}
+		e = &RateChanged{Meta: m, Rate: f.rate}
 	case TypeArrearsStarted:
 		e = &ArrearsStarted{Meta: m}
 	case TypeArrearsCleared:
 		e = &ArrearsCleared{Meta: m}
 	case TypeStockTaken:
-		e = &StockTaken{Meta: m, Flavor: FlavorID(f.flavor), Region: f.region, Nodes: f.nodes}
+		c := d.taken.next()
+		*c = StockTaken{Meta: m, Flavor: FlavorID(f.flavor), Region: f.region, Nodes: f.nodes}
+		e = c
 	case TypeStockReturned:
-		e = &StockReturned{Meta: m, Flavor: FlavorID(f.flavor), Region: f.region, Nodes: f.nodes}
+		c := d.returned.next()
+		*c = StockReturned{Meta: m, Flavor: FlavorID(f.flavor), Region: f.region, Nodes: f.nodes}
+		e = c
 	default:
 		return nil, decodeErr(typ, "unknown event type")
 	}
@@ -283,13 +333,6 @@ func (d *Decoder) decode(typ string, data []byte) (Event, error) {
 
 func decodeErr(typ, format string, args ...any) error {
 	return fmt.Errorf("%w %q: %s", ErrDecode, typ, fmt.Sprintf(format, args...))
-}
-
-func moneyOr(m *Money) Money {
-	if m == nil {
-		return Zero
-	}
-	return *m
 }
 
 func termOr(t *Term) Term {
@@ -354,15 +397,15 @@ func (d *Decoder) field(s *scanner, f *fields, key []byte) error {
 	case "limited":
 		f.limited, err = s.bool()
 	case "charge":
-		f.charge, err = s.money()
+		f.charge, err = d.money(s)
 	case "list_price":
-		f.listPrice, err = s.money()
+		f.listPrice, err = d.money(s)
 	case "balance":
-		f.balance, err = s.money()
+		f.balance, err = d.money(s)
 	case "amount":
-		f.amount, err = s.money()
+		f.amount, err = d.money(s)
 	case "rate":
-		f.rate, err = s.money()
+		f.rate, err = d.money(s)
 	case "network":
 		n := &Network{}
 		err = s.each(func(k []byte) error {
@@ -390,20 +433,16 @@ func (d *Decoder) field(s *scanner, f *fields, key []byte) error {
 				return nil
 			}
 			var e error
-			var m *Money
 			switch string(k) {
 			case "currency":
 				p.Currency, e = s.internStr(d, slotCurrency)
 				return e
 			case "hourly":
-				m, e = s.money()
-				p.Hourly = moneyOr(m)
+				p.Hourly, e = d.money(s)
 			case "monthly":
-				m, e = s.money()
-				p.Monthly = moneyOr(m)
+				p.Monthly, e = d.money(s)
 			case "yearly":
-				m, e = s.money()
-				p.Yearly = moneyOr(m)
+				p.Yearly, e = d.money(s)
 			default:
 				return fmt.Errorf("unknown field prices.%q", k)
 			}
@@ -715,20 +754,30 @@ func (s *scanner) bool() (bool, error) {
 	return false, s.errf("want true or false")
 }
 
-func (s *scanner) money() (*Money, error) {
+func (d *Decoder) money(s *scanner) (Money, error) {
 	raw, err := s.rawStr()
 	if err != nil {
-		return nil, err
+		return Money{}, err
+	}
+	// Amounts repeat (prices, the charge for a term): the same bytes give
+	// the same amount, without parsing it again.
+	for i := range d.monies {
+		if c := &d.monies[i]; c.raw != "" && string(raw) == c.raw {
+			return c.m, nil
+		}
 	}
 	str, err := unescape(raw)
 	if err != nil {
-		return nil, err
+		return Money{}, err
 	}
 	m, err := ParseMoney(str)
 	if err != nil {
-		return nil, err
+		return Money{}, err
 	}
-	return &m, nil
+	c := &d.monies[d.nextMoney%uint8(len(d.monies))]
+	d.nextMoney++
+	c.raw, c.m = d.unique(raw), m
+	return m, nil
 }
 
 // time reads an RFC 3339 instant. The codec writes UTC with a "Z"; that form
