@@ -50,7 +50,8 @@ import (
 //     event is checked. Data and Metadata may be nil or empty and come back
 //     byte for byte (nil and empty are not told apart).
 //   - Nothing is ever deleted, truncated or compacted: memory grows by about
-//     70 bytes per event plus its ID, Data and Metadata, until Close.
+//     60 bytes per event plus its ID, Data and Metadata (Metadata once for
+//     the events of one append given the same slice), until Close.
 //
 // # Calls
 //
@@ -77,17 +78,18 @@ import (
 // The zero value is an empty store ready to use; [NewMemory] returns one too.
 // A Memory must not be copied after first use.
 type Memory struct {
-	mu      sync.RWMutex
-	log     [][]slot // the global log, in chunks (see chunkBits)
-	head    Position // the last position (and the number of records)
-	streams map[string]*memStream
-	names   []string // stream names, by slot.stream
-	types   []string // event types, by slot.typ
-	typeIdx map[string]uint32
-	text    [][]byte    // the blocks the records' bytes are in, by slot.block
-	used    int         // bytes used in the last block
-	nText   int         // the size of the next block
-	closed  atomic.Bool // written under mu; read without it by running reads
+	mu       sync.RWMutex
+	log      [][]slot // the global log, in chunks (see chunkBits)
+	head     Position // the last position (and the number of records)
+	streams  map[string]*memStream
+	names    []string // stream names, by slot.stream
+	types    []string // event types, by slot.typ
+	typeIdx  map[string]uint32
+	lastType uint32      // the index typeIndex returned last
+	text     [][]byte    // the blocks the records' bytes are in, by slot.block
+	used     int         // bytes used in the last block
+	nText    int         // the size of the next block
+	closed   atomic.Bool // written under mu; read without it by running reads
 
 	// wake is closed by the next append or by Close, then set to nil; a
 	// subscriber that has caught up creates it (under mu.RLock and wakeMu) and
@@ -104,14 +106,17 @@ type memStream struct {
 	pos   []Position
 }
 
-// slot is a record as the log keeps it, without pointers. Its ID, Data and
-// Metadata are one after the other in text[block], from off.
+// slot is a record as the log keeps it, without pointers. Its ID and Data
+// are one after the other in text[block], from off; its Metadata is in
+// text[mdBlock] from mdOff, shared by the events of one append that are
+// given the same Metadata (Service gives the same to all of them).
 type slot struct {
 	version           Version
 	sec               int64 // Time, as Unix seconds and nanoseconds
 	nsec              int32
 	stream, typ       uint32
 	block, off        uint32
+	mdBlock, mdOff    uint32
 	nID, nData, nMeta uint32
 }
 
@@ -167,19 +172,18 @@ func (v logView) record(r *Record, s *slot, p Position) {
 	r.Type = v.types[s.typ]
 	r.Time = time.Unix(s.sec, int64(s.nsec)).UTC()
 	r.ID, r.Data, r.Metadata = "", nil, nil
-	n := s.nID + s.nData + s.nMeta
-	if n == 0 {
-		return
-	}
-	b := v.text[s.block][s.off : s.off+n : s.off+n]
-	if s.nID > 0 {
-		r.ID = unsafe.String(&b[0], s.nID) // the bytes never change
-	}
-	if s.nData > 0 {
-		r.Data = b[s.nID : s.nID+s.nData : s.nID+s.nData]
+	if n := s.nID + s.nData; n > 0 {
+		b := v.text[s.block][s.off : s.off+n : s.off+n]
+		if s.nID > 0 {
+			r.ID = unsafe.String(&b[0], s.nID) // the bytes never change
+		}
+		if s.nData > 0 {
+			r.Data = b[s.nID:]
+		}
 	}
 	if s.nMeta > 0 {
-		r.Metadata = b[s.nID+s.nData:]
+		end := s.mdOff + s.nMeta
+		r.Metadata = v.text[s.mdBlock][s.mdOff:end:end]
 	}
 }
 
@@ -261,6 +265,7 @@ func (m *Memory) Append(ctx context.Context, stream string, expected Expected, e
 		m.streams[stream] = s
 	}
 	head := m.head
+	var r0 *slot // the previous event's
 	for i := range events {
 		switch {
 		case head == 0:
@@ -277,8 +282,15 @@ func (m *Memory) Append(ctx context.Context, stream string, expected Expected, e
 		head++
 		cur++
 		*r = slot{version: cur, sec: e.Time.Unix(), nsec: int32(e.Time.Nanosecond()), stream: s.index, typ: m.typeIndex(e.Type)}
-		r.block, r.off = m.reserve(len(e.ID) + len(e.Data) + len(e.Metadata))
-		r.nID, r.nData, r.nMeta = put(m, e.ID), put(m, e.Data), put(m, e.Metadata)
+		if i > 0 && sameBytes(e.Metadata, events[i-1].Metadata) {
+			r.mdBlock, r.mdOff, r.nMeta = r0.mdBlock, r0.mdOff, r0.nMeta
+		} else {
+			r.mdBlock, r.mdOff = m.reserve(len(e.Metadata))
+			r.nMeta = put(m, e.Metadata)
+		}
+		r.block, r.off = m.reserve(len(e.ID) + len(e.Data))
+		r.nID, r.nData = put(m, e.ID), put(m, e.Data)
+		r0 = r
 		if len(s.pos) == cap(s.pos) {
 			// Double rather than let append grow large slices by 1.25: fewer
 			// copies of a hot stream's index.
@@ -300,7 +312,11 @@ func (m *Memory) Append(ctx context.Context, stream string, expected Expected, e
 // typeIndex returns the index of typ in m.types, adding it if new. The
 // caller holds mu.
 func (m *Memory) typeIndex(typ string) uint32 {
+	if n := len(m.types); n > 0 && m.types[m.lastType] == typ {
+		return m.lastType // runs of one type are common: node events
+	}
 	if i, ok := m.typeIdx[typ]; ok {
+		m.lastType = i
 		return i
 	}
 	if m.typeIdx == nil {
@@ -309,6 +325,7 @@ func (m *Memory) typeIndex(typ string) uint32 {
 	i := uint32(len(m.types))
 	m.types = append(m.types, typ)
 	m.typeIdx[typ] = i
+	m.lastType = i
 	return i
 }
 
@@ -323,6 +340,12 @@ func (m *Memory) reserve(n int) (block, off uint32) {
 		m.used = 0
 	}
 	return uint32(len(m.text) - 1), uint32(m.used)
+}
+
+// sameBytes reports whether a and b are the same slice: same array, same
+// length.
+func sameBytes(a, b []byte) bool {
+	return len(a) == len(b) && (len(a) == 0 || unsafe.SliceData(a) == unsafe.SliceData(b))
 }
 
 // put copies b to the last block, which reserve made room in, and returns
@@ -525,7 +548,7 @@ func (m *Memory) Close() error {
 	m.log = nil
 	m.head = 0
 	m.streams = nil
-	m.names, m.types, m.typeIdx, m.text, m.used, m.nText = nil, nil, nil, nil, 0, 0
+	m.names, m.types, m.typeIdx, m.lastType, m.text, m.used, m.nText = nil, nil, nil, 0, nil, 0, 0
 	wake := m.wake
 	m.wake = nil
 	m.mu.Unlock()
