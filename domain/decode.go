@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"strconv"
@@ -170,9 +171,10 @@ type fields struct {
 	typ, billing, flavor, kind, region string
 	az, node, reason, from, to         string
 	network                            *Network
-	prices                             *Prices
+	prices                             Prices
+	hasPrices                          bool
 	nodes, months                      int
-	term                               *Term
+	term                               Term // zero when absent
 	charge, listPrice, balance         Money // Zero when absent
 	amount, rate                       Money
 	autoRenew, automatic, on, limited  bool
@@ -267,13 +269,13 @@ func (d *Decoder) decode(typ string, data []byte) (Event, error) {
 		*n = NodeRemoved{Meta: m, Node: NodeID(f.node)}
 		e = n
 	case TypeCreated:
-		if f.prices == nil {
+		if !f.hasPrices {
 			return nil, decodeErr(typ, "prices are required")
 		}
 		c := d.created.next()
 		*c = Created{Meta: m, Name: f.name, Description: f.description, Type: PoolType(f.typ), Billing: Billing(f.billing),
 			Flavor: FlavorID(f.flavor), Kind: Kind(f.kind), Region: f.region, AZ: f.az, Network: f.network,
-			Prices: *f.prices, Nodes: f.nodes, Term: termOr(f.term), Charge: f.charge,
+			Prices: f.prices, Nodes: f.nodes, Term: f.term, Charge: f.charge,
 			ListPrice: f.listPrice, AutoRenew: f.autoRenew}
 		if c.Type != Training && c.Type != Deployment || c.Billing != PayPerUse && c.Billing != Prepaid {
 			return nil, decodeErr(typ, "type %q or billing %q is not known", c.Type, c.Billing)
@@ -281,7 +283,7 @@ func (d *Decoder) decode(typ string, data []byte) (Event, error) {
 		e = c
 	case TypeRenewed:
 		r := d.renewed.next()
-		*r = Renewed{Meta: m, Term: termOr(f.term), Charge: f.charge, ListPrice: f.listPrice, Automatic: f.automatic}
+		*r = Renewed{Meta: m, Term: f.term, Charge: f.charge, ListPrice: f.listPrice, Automatic: f.automatic}
 		e = r
 	case TypeRenewalFailed:
 		e = &RenewalFailed{Meta: m, Months: f.months, Charge: f.charge, Reason: Code(f.reason)}
@@ -335,12 +337,6 @@ func decodeErr(typ, format string, args ...any) error {
 	return fmt.Errorf("%w %q: %s", ErrDecode, typ, fmt.Sprintf(format, args...))
 }
 
-func termOr(t *Term) Term {
-	if t == nil {
-		return Term{}
-	}
-	return *t
-}
 
 // field reads the value of one top-level key into f. null leaves a field at
 // its zero value, as encoding/json does.
@@ -427,7 +423,8 @@ func (d *Decoder) field(s *scanner, f *fields, key []byte) error {
 		})
 		f.network = n
 	case "prices":
-		p := &Prices{}
+		f.prices, f.hasPrices = Prices{}, true
+		p := &f.prices
 		err = s.each(func(k []byte) error {
 			if s.null() {
 				return nil
@@ -448,9 +445,9 @@ func (d *Decoder) field(s *scanner, f *fields, key []byte) error {
 			}
 			return e
 		})
-		f.prices = p
 	case "term":
-		t := &Term{}
+		f.term = Term{}
+		t := &f.term
 		err = s.each(func(k []byte) error {
 			if s.null() {
 				return nil
@@ -468,7 +465,6 @@ func (d *Decoder) field(s *scanner, f *fields, key []byte) error {
 			}
 			return e
 		})
-		f.term = t
 	case "quota":
 		q := map[FlavorID]int{}
 		err = s.each(func(k []byte) error {
@@ -589,7 +585,7 @@ func (s *scanner) rawStr() ([]byte, error) {
 	}
 	s.i++
 	start := s.i
-	for s.i < len(s.b) {
+	for s.i += plainRun(s.b[s.i:]); s.i < len(s.b); {
 		c := s.b[s.i]
 		switch {
 		case c == '"':
@@ -631,14 +627,7 @@ func (s *scanner) rawStr() ([]byte, error) {
 	return nil, s.errf("unterminated string")
 }
 
-func hasEscape(b []byte) bool {
-	for _, c := range b {
-		if c == '\\' {
-			return true
-		}
-	}
-	return false
-}
+func hasEscape(b []byte) bool { return bytes.IndexByte(b, '\\') >= 0 }
 
 func (s *scanner) str() (string, error) {
 	raw, err := s.rawStr()
