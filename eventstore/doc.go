@@ -39,6 +39,9 @@
 //     the store is closed. Breaking out of a loop ends the read.
 //   - Round trip: ID, Type, Data and Metadata come back byte for byte; Time
 //     comes back as the same instant in UTC, to microseconds at least.
+//   - Append keeps nothing of what it is given once it returns: callers may
+//     reuse their events slice and payload buffers at once. Readers must not
+//     modify the Data and Metadata of the records they get.
 //   - Concurrency: every method is safe for concurrent use.
 //   - Errors are matched with [errors.Is]: [ErrConflict] (with the details in
 //     a [*ConflictError]), [ErrInvalid] for an empty stream name or an event

@@ -37,6 +37,10 @@
 //     naming it; nothing after it is applied.
 //   - Projections are safe for concurrent use: one goroutine applies while
 //     others query. Queries copy what they return.
+//   - CatchUp decodes batches of records on every core while it applies the
+//     batches before them, in order; a BatchProjection (all of this
+//     package's) takes each batch with one lock and one checkpoint save.
+//     The result is the same as applying the events one by one.
 //
 // # Charges and the rules they enforce
 //
