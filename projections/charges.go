@@ -1,7 +1,9 @@
 package projections
 
 import (
+	"math"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -45,8 +47,12 @@ type Charges struct {
 	cal    domain.Calendar
 	rnd    domain.Rounding
 	pools  map[domain.PoolID]*poolCharges
-	byAcct map[domain.AccountID][]*poolCharges
+	byAcct byAccount[*poolCharges]
 	last   *poolCharges // the pool of the last event
+
+	// The pools come from slabs, so that they sit together in memory.
+	poolSlab slab[poolCharges]
+	termSlab slab[poolTerms]
 }
 
 // RecordPlaces is the number of decimal places an hourly record keeps (R29).
@@ -55,19 +61,19 @@ const RecordPlaces = 8
 // BillPlaces is the number of decimal places of a bill month's total (R30).
 const BillPlaces = 2
 
+// poolCharges is one pool: what most of its events read and change, which
+// is small, so that the pools sit close together in memory; the rest is in
+// poolTerms.
 type poolCharges struct {
-	id        domain.PoolID
-	account   domain.AccountID
-	stream    string
-	billing   domain.Billing
-	hourly    domain.Money
-	currency  string
-	created   time.Time
-	createdBy Source
+	// id is the map key: a copy of the Created event's, so that the ids
+	// compared on every lookup sit together rather than in the decoded
+	// events.
+	id domain.PoolID
 
-	live    int64 // nodes in the pool
-	frozen  bool  // retention: not accruing (R27, R28)
-	deleted bool
+	live      int64 // nodes in the pool
+	payPerUse bool  // its billing: only pay-per-use pools accrue by the second
+	frozen    bool  // retention: not accruing (R27, R28)
+	deleted   bool
 
 	// bps are the instants at which the number of accruing nodes changed,
 	// in time order (pay-per-use pools only). Elements before the last
@@ -75,8 +81,26 @@ type poolCharges struct {
 	// the lock (see view).
 	bps []breakpoint
 
+	*poolTerms
+}
+
+// poolTerms is what a pool's Created event sets, and its prepaid charges.
+type poolTerms struct {
+	account   domain.AccountID
+	stream    string
+	hourly    domain.Money
+	currency  string
+	created   time.Time
+	createdBy Source
+
 	prepaid    []PrepaidLine
 	prepaidCum []decimal.Decimal // prepaidCum[i]: sum of prepaid[0..i]
+	// cum is the last of prepaidCum as cum x 10^cumExp, if cumInt: the
+	// next sum is then formed in int64 arithmetic, without reading that
+	// decimal back from memory that is seldom in cache.
+	cum    int64
+	cumExp int32
+	cumInt bool
 }
 
 // breakpoint: from at (Unix seconds) on, nodes nodes accrue; cum
@@ -98,7 +122,7 @@ func NewCharges(pol domain.Policy, o Options) *Charges {
 		cal:    pol.Calendar(),
 		rnd:    pol.Rounding,
 		pools:  make(map[domain.PoolID]*poolCharges),
-		byAcct: make(map[domain.AccountID][]*poolCharges),
+		byAcct: make(byAccount[*poolCharges]),
 	}
 	c.t.init("charges", o)
 	return c
@@ -147,14 +171,18 @@ func (c *Charges) apply(e *Envelope) {
 		if c.pools[ev.Pool] != nil {
 			return
 		}
-		p := &poolCharges{
-			id: ev.Pool, account: ev.Account, stream: e.Stream, billing: ev.Billing,
-			hourly: ev.Prices.Hourly, currency: ev.Prices.Currency, created: ev.At, createdBy: e.Source(),
-		}
-		c.pools[ev.Pool] = p
-		c.byAcct[ev.Account] = append(c.byAcct[ev.Account], p)
+		terms := c.termSlab.new()
+		*terms = poolTerms{account: ev.Account, stream: e.Stream, hourly: ev.Prices.Hourly,
+			currency: ev.Prices.Currency, created: ev.At, createdBy: e.Source()}
+		p := c.poolSlab.new()
+		*p = poolCharges{id: domain.PoolID(strings.Clone(string(ev.Pool))),
+			payPerUse: ev.Billing == domain.PayPerUse, poolTerms: terms}
+		c.pools[p.id] = p
+		c.byAcct.add(ev.Account, p)
 		c.last = p
 		if ev.Billing == domain.Prepaid {
+			// Room for a few renewals, which most prepaid pools see.
+			p.prepaid, p.prepaidCum = make([]PrepaidLine, 0, 4), make([]decimal.Decimal, 0, 4)
 			c.addPrepaid(p, e, ev.At, false, false, ev.Term, int64(ev.Nodes), ev.Charge, ev.ListPrice)
 		}
 	case *domain.NodeAdded:
@@ -186,7 +214,7 @@ func (c *Charges) apply(e *Envelope) {
 
 // accruing is the number of nodes accruing pay-per-use charges now (R28).
 func (p *poolCharges) accruing() int64 {
-	if p.billing != domain.PayPerUse || p.frozen || p.deleted {
+	if !p.payPerUse || p.frozen || p.deleted {
 		return 0
 	}
 	return p.live
@@ -194,13 +222,18 @@ func (p *poolCharges) accruing() int64 {
 
 // rate records that the number of accruing nodes may have changed at t.
 func (p *poolCharges) rate(e *Envelope, t time.Time) {
-	if p.billing != domain.PayPerUse {
+	if !p.payPerUse {
 		return
 	}
 	n, at := p.accruing(), t.Unix()
 	k := len(p.bps)
 	if k == 0 {
 		if n != 0 {
+			if cap(p.bps) == 0 {
+				// Room for a few: a pool's node count changes with
+				// most of its commands.
+				p.bps = make([]breakpoint, 0, 4)
+			}
 			p.bps = append(p.bps, breakpoint{at: at, nodes: n, from: e.Version, to: e.Version, fromPos: e.Position, toPos: e.Position})
 		}
 		return
@@ -238,16 +271,99 @@ func (c *Charges) addPrepaid(p *poolCharges, e *Envelope, at time.Time, renewal,
 	} else {
 		first, last := c.cal.DateOf(term.Start), c.cal.LastDayOf(term.End)
 		l.Days = daysBetween(first, last) + 1
-		q := charge.Decimal().DivRound(decimal.NewFromInt(int64(l.Days)), RecordPlaces+8)
-		m, _ := domain.MoneyFromDecimal(q)
-		l.PerDay = m.Round(RecordPlaces, c.rnd)
-	}
-	sum := charge.Decimal()
-	if k := len(p.prepaidCum); k > 0 {
-		sum = sum.Add(p.prepaidCum[k-1])
+		l.PerDay = perDay(charge, l.Days, c.rnd)
 	}
 	p.prepaid = append(p.prepaid, l)
-	p.prepaidCum = append(p.prepaidCum, sum)
+	p.prepaidCum = append(p.prepaidCum, p.nextCum(charge.Decimal()))
+}
+
+// nextCum returns the sum of the prepaid charges so far and charge, and
+// keeps it as the last cum.
+func (p *poolTerms) nextCum(charge decimal.Decimal) decimal.Decimal {
+	k := len(p.prepaidCum)
+	if k == 0 {
+		p.cum, p.cumExp, p.cumInt = asInt64(charge)
+		return charge
+	}
+	if c, e, ok := asInt64(charge); ok && p.cumInt {
+		// The decimal sum: the smaller exponent, the coefficients brought
+		// to it and added.
+		exp := min(e, p.cumExp)
+		a, okA := shift10(c, e-exp)
+		b, okB := shift10(p.cum, p.cumExp-exp)
+		if sum := a + b; okA && okB && (sum >= a) == (b >= 0) { // no overflow
+			p.cum, p.cumExp = sum, exp
+			return decimal.New(sum, exp)
+		}
+	}
+	sum := charge.Add(p.prepaidCum[k-1])
+	p.cum, p.cumExp, p.cumInt = asInt64(sum)
+	return sum
+}
+
+// asInt64 returns d as coefficient x 10^exponent, and false if the
+// coefficient does not fit an int64.
+func asInt64(d decimal.Decimal) (int64, int32, bool) {
+	if d.NumDigits() > 18 {
+		return 0, 0, false
+	}
+	return d.CoefficientInt64(), d.Exponent(), true
+}
+
+// perDay is charge / days to RecordPlaces places with mode: the quotient
+// to RecordPlaces+8 places (a half away from zero), then rounded with mode.
+// The usual amounts are divided as integers (perDayInt), with the same two
+// roundings, rather than through a dozen decimal allocations; the others
+// take the decimal path.
+func perDay(charge domain.Money, days int, mode domain.Rounding) domain.Money {
+	if m, ok := perDayInt(charge.Decimal(), int64(days), mode); ok {
+		return m
+	}
+	q := charge.Decimal().DivRound(decimal.NewFromInt(int64(days)), RecordPlaces+8)
+	m, _ := domain.MoneyFromDecimal(q)
+	return m.Round(RecordPlaces, mode)
+}
+
+// perDayInt is perDay in int64 arithmetic, and false if the amount does not
+// fit it. With B the charge in units of 10^-8 and B = q1 x days + r1, the
+// quotient to 16 places is q1 x 10^8 + q2, where q2 is r1 x 10^8 / days
+// rounded a half up; rounding that to 8 places looks at q2 alone.
+func perDayInt(c decimal.Decimal, days int64, mode domain.Rounding) (domain.Money, bool) {
+	const unit = 100_000_000 // 10^RecordPlaces
+	if days < 1 || days > 1<<32 || c.Sign() < 0 || c.NumDigits() > 18 {
+		return domain.Money{}, false
+	}
+	b, ok := shift10(c.CoefficientInt64(), c.Exponent()+RecordPlaces)
+	if !ok {
+		return domain.Money{}, false
+	}
+	q1, r1 := b/days, b%days
+	q2, r2 := r1*unit/days, r1*unit%days // r1 < days <= 2^32: no overflow
+	if 2*r2 >= days {
+		if q2++; q2 == unit {
+			q1, q2 = q1+1, 0
+		}
+	}
+	if q2 > unit/2 || q2 == unit/2 && (mode != domain.RoundHalfEven || q1%2 == 1) {
+		q1++
+	}
+	m, err := domain.MoneyFromDecimal(decimal.New(q1, -RecordPlaces))
+	return m, err == nil // q1 >= 0: never an error
+}
+
+// shift10 returns v x 10^exp for 0 <= exp <= 18, and false if exp is out of
+// that range or the product overflows int64.
+func shift10(v int64, exp int32) (int64, bool) {
+	if exp < 0 || exp > 18 {
+		return 0, false
+	}
+	for ; exp > 0; exp-- {
+		if v > math.MaxInt64/10 || v < math.MinInt64/10 {
+			return 0, false
+		}
+		v *= 10
+	}
+	return v, true
 }
 
 func daysBetween(a, b domain.Date) int {
@@ -354,7 +470,7 @@ type Month struct {
 // without the lock: the breakpoints but the last are shared (they never
 // change again), the last is copied.
 type view struct {
-	p       *poolCharges // immutable fields only: id, account, stream, billing, hourly, currency, created, createdBy
+	p       *poolCharges // immutable fields only: id and the terms its Created event set
 	bps     []breakpoint // shared prefix
 	last    breakpoint
 	hasLast bool
@@ -455,7 +571,7 @@ func (c *Charges) AccountAsOf(account domain.AccountID, t time.Time) Amount {
 func (c *Charges) views(account domain.AccountID) []view {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	ps := c.byAcct[account]
+	ps := c.byAcct.of(account)
 	out := make([]view, len(ps))
 	for i, p := range ps {
 		out[i] = c.view(p)
@@ -467,7 +583,7 @@ func (c *Charges) views(account domain.AccountID) []view {
 func (c *Charges) Pools(account domain.AccountID) []domain.PoolID {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	ps := c.byAcct[account]
+	ps := c.byAcct.of(account)
 	out := make([]domain.PoolID, len(ps))
 	for i, p := range ps {
 		out[i] = p.id

@@ -2,6 +2,7 @@ package projections_test
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"testing"
 	"time"
 	_ "time/tzdata" // for the clock change of America/New_York
@@ -531,6 +532,117 @@ func TestPrepaidLines(t *testing.T) {
 	check("prepaid as of a day in 2026", a.Prepaid.String(), "124000")
 	a, _ = s.ch.AsOf("p1", at(t, "2027-01-08T03:00:00+08:00"))
 	check("prepaid as of the renewal", a.Prepaid.String(), "136400")
+}
+
+// TestPrepaidPerDay checks the amortized cost per day of prepaid charges
+// of many sizes and precisions, ties at the 8th place included, against the
+// decimal division it stands for: the charge / days to 16 places (a half
+// away from zero), then to 8 with the policy's rounding. The amounts too
+// large for integer arithmetic are among them.
+func TestPrepaidPerDay(t *testing.T) {
+	t.Parallel()
+	charges := []string{"0", "0.00000001", "0.00000003", "0.000000015", "0.000000025", "1", "0.5", "12.345",
+		"124000", "99999999.99999999", "922337203.68547758", "92233720368.547758", "123456789012345678",
+		"9223372036854775807", "1234567890123456789012.5", "0.123456789012345678", "7.000000005", "7.000000015"}
+	r := rand.New(rand.NewPCG(7, 11))
+	for range 300 {
+		coef := decimal.NewFromInt(r.Int64N(1 << (1 + r.IntN(62))))
+		charges = append(charges, coef.Shift(-int32(r.IntN(13))).String())
+	}
+	start := at(t, "2026-01-15T10:00:00+08:00")
+	for _, mode := range []domain.Rounding{domain.RoundHalfUp, domain.RoundHalfEven} {
+		s, _ := build(t, domain.Policy{Rounding: mode}, func(b *gen.Builder) {
+			for i, c := range charges {
+				// Terms of 1 to 5000 days, some ending within a day.
+				days := []int{1, 2, 3, 7, 30, 366, 4999}[i%7] + i%5
+				end := start.Add(time.Duration(days)*24*time.Hour - time.Duration(i%3)*time.Hour)
+				m := domain.Meta{Pool: domain.PoolID(fmt.Sprint("p", i)), Account: "acme", At: start, Command: domain.CommandID(fmt.Sprint("c", i))}
+				b.Append(domain.PoolStream(m.Pool), &domain.Created{Meta: m, Name: "pool", Type: domain.Training,
+					Billing: domain.Prepaid, Flavor: gen.Flavor, Kind: domain.GPU, Region: gen.Region, Prices: gen.Prices,
+					Term: domain.Term{Start: start, End: end, Months: 1}, Charge: domain.MustMoney(c), ListPrice: domain.MustMoney(c)})
+			}
+		})
+		for i, c := range charges {
+			ls := s.ch.Prepaid(domain.PoolID(fmt.Sprint("p", i)))
+			if len(ls) != 1 {
+				t.Fatalf("%s: %d lines, want 1", c, len(ls))
+			}
+			l := ls[0]
+			q := domain.MustMoney(c).Decimal().DivRound(decimal.NewFromInt(int64(l.Days)), projections.RecordPlaces+8)
+			want := q.Round(projections.RecordPlaces)
+			if mode == domain.RoundHalfEven {
+				want = q.RoundBank(projections.RecordPlaces)
+			}
+			// The same amount with the same exponent: the same text, too.
+			if got := l.PerDay.Decimal(); !got.Equal(want) || got.Exponent() != want.Exponent() {
+				t.Errorf("%s: %s / %d days = %s (exponent %d), want %s (exponent %d)", mode, c, l.Days, got, got.Exponent(), want, want.Exponent())
+			}
+		}
+	}
+}
+
+// TestPrepaidSums checks the prepaid amount of pools renewed again and
+// again, with charges of every precision and size (some beyond int64), as
+// of each renewal: the running decimal sum of the charges, to the digit and
+// exponent.
+func TestPrepaidSums(t *testing.T) {
+	t.Parallel()
+	r := rand.New(rand.NewPCG(3, 5))
+	var pools [][]string
+	for i := range 40 {
+		var cs []string
+		for range 1 + r.IntN(12) {
+			switch c := decimal.NewFromInt(r.Int64N(1 << (1 + r.IntN(62)))); {
+			case i%10 == 9 && r.IntN(4) == 0:
+				cs = append(cs, c.Mul(c).Shift(-int32(r.IntN(9))).String()) // beyond int64
+			default:
+				cs = append(cs, c.Shift(-int32(r.IntN(13))).String())
+			}
+		}
+		pools = append(pools, cs)
+	}
+	pools = append(pools, []string{"9223372036854775807", "1", "0.5"}, []string{"0", "0.00", "0.000000000001", "12.5"},
+		[]string{"999999999999999999", "999999999999999999", "999999999999999999", "999999999999999999",
+			"999999999999999999", "999999999999999999", "999999999999999999", "999999999999999999",
+			"999999999999999999", "999999999999999999", "1"},
+		[]string{"99999999999999999.9", "922337203685477580", "0.01"})
+	start := at(t, "2026-01-15T10:00:00+08:00")
+	s, _ := build(t, domain.Policy{}, func(b *gen.Builder) {
+		for i, cs := range pools {
+			id := domain.PoolID(fmt.Sprint("p", i))
+			term := domain.Term{Start: start, End: start.Add(24 * time.Hour), Months: 1}
+			for k, c := range cs {
+				m := domain.Meta{Pool: id, Account: "acme", At: start.Add(time.Duration(k) * time.Hour), Command: domain.CommandID(fmt.Sprint("c", i, "-", k))}
+				if k == 0 {
+					b.Append(domain.PoolStream(id), &domain.Created{Meta: m, Name: "pool", Type: domain.Training,
+						Billing: domain.Prepaid, Flavor: gen.Flavor, Kind: domain.GPU, Region: gen.Region, Prices: gen.Prices,
+						Term: term, Charge: domain.MustMoney(c), ListPrice: domain.MustMoney(c)})
+					continue
+				}
+				b.Append(domain.PoolStream(id), &domain.Renewed{Meta: m, Term: term, Charge: domain.MustMoney(c), ListPrice: domain.MustMoney(c)})
+			}
+		}
+	})
+	for i, cs := range pools {
+		id := domain.PoolID(fmt.Sprint("p", i))
+		ls := s.ch.Prepaid(id)
+		if len(ls) != len(cs) {
+			t.Fatalf("%s: %d lines, want %d", id, len(ls), len(cs))
+		}
+		var want decimal.Decimal
+		for k := range cs {
+			// The charges as the log holds them: "0.00" is written "0".
+			if c := ls[k].Charge.Decimal(); k == 0 {
+				want = c
+			} else {
+				want = want.Add(c)
+			}
+			a, _ := s.ch.AsOf(id, start.Add(time.Duration(k)*time.Hour))
+			if got := a.Prepaid.Decimal(); !got.Equal(want) || got.Exponent() != want.Exponent() {
+				t.Errorf("%s after %v: prepaid %s (exponent %d), want %s (exponent %d)", id, cs[:k+1], got, got.Exponent(), want, want.Exponent())
+			}
+		}
+	}
 }
 
 // TestAccountAsOf checks that an account's amount is the sum of its pools'.

@@ -2,6 +2,7 @@ package projections
 
 import (
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/respool/respool/domain"
@@ -40,9 +41,19 @@ type stockKey struct {
 }
 
 type acctQuota struct {
-	id    domain.AccountID
+	id domain.AccountID // the map key: a copy of the first event's (see Inventory.accts)
+	// used is the nodes held per flavor, in order of first use. An
+	// account holds few flavors: a scan of a few entries costs less than
+	// a map, and most accounts' entries fit in own, beside the id, rather
+	// than in another allocation.
+	used  []flavorUse
+	own   [1]flavorUse
 	quota map[domain.FlavorID]int
-	used  map[domain.FlavorID]*int
+}
+
+type flavorUse struct {
+	flavor domain.FlavorID // shared by every account (Inventory.flavor), so compared in cache
+	nodes  int
 }
 
 // Inventory is the projection of stock and quota: nodes in use and left,
@@ -56,12 +67,20 @@ type Inventory struct {
 	t     tracker
 	rc    *domain.RateCard
 	stock map[stockKey]*int
+	// accts and stock have keys of their own, copied from the events: the
+	// keys compared on every lookup then sit together in memory, rather
+	// than each in the decoded event that first named it.
 	accts map[domain.AccountID]*acctQuota
+	// flavors holds one copy of each flavor id, which every account's
+	// counters share (flavorUse).
+	flavors map[domain.FlavorID]domain.FlavorID
 	// Caches of the last counters changed: most events of a log are of a
 	// few flavors and regions, and an account's events come together.
 	last      *acctQuota
 	lastStock stockKey
 	stockN    *int
+
+	acctSlab slab[acctQuota] // so that the accounts sit together in memory
 }
 
 var _ Projection = (*Inventory)(nil)
@@ -69,7 +88,8 @@ var _ Projection = (*Inventory)(nil)
 // NewInventory returns an empty inventory; rc gives the stock capacities
 // (nil: none is limited).
 func NewInventory(rc *domain.RateCard, o Options) *Inventory {
-	v := &Inventory{rc: rc, stock: make(map[stockKey]*int), accts: make(map[domain.AccountID]*acctQuota)}
+	v := &Inventory{rc: rc, stock: make(map[stockKey]*int), accts: make(map[domain.AccountID]*acctQuota),
+		flavors: make(map[domain.FlavorID]domain.FlavorID)}
 	v.t.init("inventory", o)
 	return v
 }
@@ -111,9 +131,9 @@ func (v *Inventory) apply(e *Envelope) {
 			a.quota[f] = n
 		}
 	case *domain.QuotaUsed:
-		*v.acct(ev.Account).usedOf(ev.Flavor) += ev.Nodes
+		*v.usedOf(v.acct(ev.Account), ev.Flavor) += ev.Nodes
 	case *domain.QuotaFreed:
-		*v.acct(ev.Account).usedOf(ev.Flavor) -= ev.Nodes
+		*v.usedOf(v.acct(ev.Account), ev.Flavor) -= ev.Nodes
 	}
 }
 
@@ -123,8 +143,10 @@ func (v *Inventory) acct(id domain.AccountID) *acctQuota {
 	}
 	a := v.accts[id]
 	if a == nil {
-		a = &acctQuota{id: id, used: make(map[domain.FlavorID]*int)}
-		v.accts[id] = a
+		a = v.acctSlab.new()
+		a.id = domain.AccountID(strings.Clone(string(id)))
+		a.used = a.own[:0]
+		v.accts[a.id] = a
 	}
 	v.last = a
 	return a
@@ -138,19 +160,40 @@ func (v *Inventory) stockOf(f domain.FlavorID, region string) *int {
 	n := v.stock[k]
 	if n == nil {
 		n = new(int)
+		k = stockKey{v.flavor(f), strings.Clone(region)}
 		v.stock[k] = n
 	}
 	v.lastStock, v.stockN = k, n
 	return n
 }
 
-func (a *acctQuota) usedOf(f domain.FlavorID) *int {
-	n := a.used[f]
-	if n == nil {
-		n = new(int)
-		a.used[f] = n
+// usedOf returns a's counter of nodes of flavor f, added if need be.
+func (v *Inventory) usedOf(a *acctQuota, f domain.FlavorID) *int {
+	if u := a.find(f); u != nil {
+		return &u.nodes
 	}
-	return n
+	a.used = append(a.used, flavorUse{flavor: v.flavor(f)})
+	return &a.used[len(a.used)-1].nodes
+}
+
+// flavor returns the Inventory's copy of f.
+func (v *Inventory) flavor(f domain.FlavorID) domain.FlavorID {
+	c, ok := v.flavors[f]
+	if !ok {
+		c = domain.FlavorID(strings.Clone(string(f)))
+		v.flavors[c] = c
+	}
+	return c
+}
+
+// find returns a's counter of flavor f, or nil.
+func (a *acctQuota) find(f domain.FlavorID) *flavorUse {
+	for i := range a.used {
+		if a.used[i].flavor == f {
+			return &a.used[i]
+		}
+	}
+	return nil
 }
 
 func deref(n *int) int {
@@ -213,7 +256,9 @@ func (a *acctQuota) level(id domain.AccountID, f domain.FlavorID) QuotaLevel {
 	if a == nil {
 		return l
 	}
-	l.Used = deref(a.used[f])
+	if u := a.find(f); u != nil {
+		l.Used = u.nodes
+	}
 	if q, ok := a.quota[f]; ok {
 		l.Limited, l.Quota, l.Left = true, q, q-l.Used
 	}
@@ -240,8 +285,8 @@ func (v *Inventory) Quotas(account domain.AccountID) []QuotaLevel {
 	for f := range a.quota {
 		fs[f] = true
 	}
-	for f := range a.used {
-		fs[f] = true
+	for _, u := range a.used {
+		fs[u.flavor] = true
 	}
 	out := make([]QuotaLevel, 0, len(fs))
 	for f := range fs {

@@ -3,6 +3,7 @@ package projections_test
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/respool/respool/domain"
 	"github.com/respool/respool/projections"
@@ -129,5 +130,46 @@ func TestNodeListLargePool(t *testing.T) {
 	then, _ := s.nl.NodesAt("p1", at(t, "2026-03-10T12:30:00+08:00"))
 	if len(then) != 45 {
 		t.Errorf("%d nodes at 12:30, want 45", len(then))
+	}
+}
+
+// TestNodeListNodeIDs checks nodes of any id and AZ, not only the names
+// respool gives them: ids of up to 8 bytes and longer ones with a common
+// prefix, removed in any order, in a small pool and in one large enough to
+// be indexed, and more AZ names than the list scans.
+func TestNodeListNodeIDs(t *testing.T) {
+	t.Parallel()
+	nodes := []domain.NodeID{"n", "n-", "n-0001", "n-00010", "n-0001x", "12345678", "123456789",
+		"node-0000000001", "node-0000000002", "node-00000000010", "node-0000000001-b"}
+	remove := []domain.NodeID{"node-0000000001", "n-", "123456789", "n-0001", "node-00000000010"}
+	for _, size := range []int{1, 40} { // the second is indexed
+		s, _ := build(t, domain.Policy{}, func(b *gen.Builder) {
+			t0 := at(t, "2026-03-10T10:00:00+08:00")
+			m := domain.Meta{Pool: "p1", Account: "acme", At: t0, Command: "c1"}
+			evs := []domain.Event{&domain.Created{Meta: m, Name: "pool", Type: domain.Training, Billing: domain.PayPerUse,
+				Flavor: gen.Flavor, Kind: domain.GPU, Region: gen.Region, Prices: gen.Prices, Nodes: len(nodes)}}
+			for i := range size - 1 {
+				evs = append(evs, &domain.NodeAdded{Meta: m, Node: domain.NodeName(i + 1), AZ: domain.AZ1})
+			}
+			for i, n := range nodes {
+				evs = append(evs, &domain.NodeAdded{Meta: m, Node: n, AZ: fmt.Sprintf("zone-%d", i)})
+			}
+			m.At, m.Command = t0.Add(time.Hour), "c2"
+			for _, n := range remove {
+				evs = append(evs, &domain.NodeRemoved{Meta: m, Node: n})
+			}
+			b.Append("pool-p1", evs...)
+		})
+		h, _ := s.nl.History("p1")
+		var got []string
+		for _, n := range h[size-1:] {
+			got = append(got, fmt.Sprintf("%s/%s/%t", n.ID, n.AZ, n.Current()))
+		}
+		want := "[n/zone-0/true n-/zone-1/false n-0001/zone-2/false n-00010/zone-3/true n-0001x/zone-4/true " +
+			"12345678/zone-5/true 123456789/zone-6/false node-0000000001/zone-7/false node-0000000002/zone-8/true " +
+			"node-00000000010/zone-9/false node-0000000001-b/zone-10/true]"
+		if fmt.Sprint(got) != want {
+			t.Errorf("pool of %d nodes: history %v, want %s", size-1+len(nodes), got, want)
+		}
 	}
 }
