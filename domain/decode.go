@@ -174,7 +174,7 @@ type fields struct {
 	prices                             Prices
 	hasPrices                          bool
 	nodes, months                      int
-	term                               Term // zero when absent
+	term                               Term  // zero when absent
 	charge, listPrice, balance         Money // Zero when absent
 	amount, rate                       Money
 	autoRenew, automatic, on, limited  bool
@@ -336,7 +336,6 @@ func (d *Decoder) decode(typ string, data []byte) (Event, error) {
 func decodeErr(typ, format string, args ...any) error {
 	return fmt.Errorf("%w %q: %s", ErrDecode, typ, fmt.Sprintf(format, args...))
 }
-
 
 // field reads the value of one top-level key into f. null leaves a field at
 // its zero value, as encoding/json does.
