@@ -85,13 +85,10 @@ type poolCharges struct {
 }
 
 // poolTerms is what a pool's Created event sets, and its prepaid charges.
+// What a renewal reads and changes comes first, together.
 type poolTerms struct {
-	account   domain.AccountID
-	stream    string
-	hourly    domain.Money
-	currency  string
-	created   time.Time
-	createdBy Source
+	account  domain.AccountID
+	currency string
 
 	prepaid    []PrepaidLine
 	prepaidCum []decimal.Decimal // prepaidCum[i]: sum of prepaid[0..i]
@@ -101,6 +98,11 @@ type poolTerms struct {
 	cum    int64
 	cumExp int32
 	cumInt bool
+
+	stream    string
+	hourly    domain.Money
+	created   time.Time
+	createdBy Source
 }
 
 // breakpoint: from at (Unix seconds) on, nodes nodes accrue; cum

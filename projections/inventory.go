@@ -45,7 +45,7 @@ type acctQuota struct {
 	// used is the nodes held per flavor, in order of first use. An
 	// account holds few flavors: a scan of a few entries costs less than
 	// a map, and most accounts' entries fit in own, beside the id, rather
-	// than in another allocation.
+	// than in another allocation (so an acctQuota is never copied).
 	used  []flavorUse
 	own   [1]flavorUse
 	quota map[domain.FlavorID]int
