@@ -22,13 +22,11 @@ import (
 type Decoder struct {
 	last [internSlots][internWays]string
 	next [internSlots]uint8
-	// The two most common events come from slabs that double from 1 to
-	// maxSlab events: a long stream costs one allocation per 64 of them, a
-	// single Decode one small one. An event keeps its slab alive, nothing
-	// more.
-	added            []NodeAdded
-	nAdded, nRemoved int
-	removedSlab      []NodeRemoved
+	// Events come from slabs that double from 1 to maxSlab events: a long
+	// stream costs one allocation per 64 of them, a single Decode one small
+	// one. An event keeps its slab alive, nothing more.
+	added   slab[NodeAdded]
+	removed slab[NodeRemoved]
 
 	// What the fast path for node events read last (see fastNode).
 	plain     [internSlots][internWays]string
@@ -53,7 +51,6 @@ type Decoder struct {
 	}
 	nextMoney uint8
 
-	// The other events come from slabs too.
 	created  slab[Created]
 	renewed  slab[Renewed]
 	status   slab[StatusChanged]
@@ -253,19 +250,11 @@ func (d *Decoder) decode(typ string, data []byte) (Event, error) {
 	var e Event
 	switch typ {
 	case TypeNodeAdded:
-		if len(d.added) == 0 {
-			d.added = make([]NodeAdded, nextSlab(&d.nAdded))
-		}
-		n := &d.added[0]
-		d.added = d.added[1:]
+		n := d.added.next()
 		*n = NodeAdded{Meta: m, Node: NodeID(f.node), AZ: f.az}
 		e = n
 	case TypeNodeRemoved:
-		if len(d.removedSlab) == 0 {
-			d.removedSlab = make([]NodeRemoved, nextSlab(&d.nRemoved))
-		}
-		n := &d.removedSlab[0]
-		d.removedSlab = d.removedSlab[1:]
+		n := d.removed.next()
 		*n = NodeRemoved{Meta: m, Node: NodeID(f.node)}
 		e = n
 	case TypeCreated:
@@ -908,19 +897,11 @@ func (d *Decoder) fastNode(typ string, data []byte, transient bool) (Event, bool
 		return &n.NodeRemoved, true
 	}
 	if typ == TypeNodeAdded {
-		if len(d.added) == 0 {
-			d.added = make([]NodeAdded, nextSlab(&d.nAdded))
-		}
-		n := &d.added[0]
-		d.added = d.added[1:]
+		n := d.added.next()
 		*n = NodeAdded{Meta: *mp, Node: NodeID(d.unique(node)), AZ: az}
 		return n, true
 	}
-	if len(d.removedSlab) == 0 {
-		d.removedSlab = make([]NodeRemoved, nextSlab(&d.nRemoved))
-	}
-	n := &d.removedSlab[0]
-	d.removedSlab = d.removedSlab[1:]
+	n := d.removed.next()
 	*n = NodeRemoved{Meta: *mp, Node: NodeID(d.unique(node))}
 	return n, true
 }
