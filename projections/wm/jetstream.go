@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/ThreeDotsLabs/watermill"
@@ -176,28 +177,35 @@ func (j JetStream) NewSubscriber(url string, logger watermill.LoggerAdapter, opt
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Subscriber{Subscriber: sub, ctx: ctx, cancel: cancel}, nil
+	return &Subscriber{Subscriber: sub, ctx: ctx, cancel: cancel, stopping: make(chan struct{})}, nil
 }
 
 // Subscriber is a watermill-nats subscriber whose subscriptions end only
 // through Close. watermill-nats v2.1.3 closes a subscription's output
-// channel when the context given to Subscribe ends, while nats.go may still
-// be running a message callback that sends to it: "send on closed channel"
-// (seen here when a Router closed, since it cancels its handlers' context
-// before it closes their subscribers). Close, which stops deliveries
-// first, is the only way this Subscriber's subscriptions end, which leaves
-// the library only its own narrow window.
+// channel when the context given to Subscribe ends, or on Close, while
+// nats.go may still be running a message callback that is blocked sending
+// to it: "send on closed channel", or a data race under -race (seen when a
+// Router closed, since it cancels its handlers' context before it closes
+// their subscribers). So this Subscriber's subscriptions end only through
+// Close, and every message goes through a forwarder that, once Close
+// begins, stops handing messages on and instead takes every message the
+// library sends and gives it back (Nack, for redelivery to the next
+// consumer): no callback is then left blocked on the channel the library
+// closes. What remains is the library's own window of a few instructions
+// between its closed check and its send.
 type Subscriber struct {
 	*wmnats.Subscriber
-	ctx    context.Context
-	cancel context.CancelFunc
+	ctx      context.Context // ends after the library has closed
+	cancel   context.CancelFunc
+	stopping chan struct{} // closed when Close begins
+	stopOnce sync.Once
 }
 
 // Subscribe subscribes to topic. When ctx ends, the Subscriber closes (see
 // Subscriber): the subscription ends through Close, never through the
 // library's own reaction to ctx.
 func (s *Subscriber) Subscribe(ctx context.Context, topic string) (<-chan *message.Message, error) {
-	out, err := s.Subscriber.Subscribe(s.ctx, topic)
+	in, err := s.Subscriber.Subscribe(s.ctx, topic)
 	if err != nil {
 		return nil, err
 	}
@@ -208,11 +216,24 @@ func (s *Subscriber) Subscribe(ctx context.Context, topic string) (<-chan *messa
 		case <-s.ctx.Done():
 		}
 	}()
+	out := make(chan *message.Message)
+	go func() {
+		defer close(out)
+		for m := range in { // until the library closes it
+			select {
+			case out <- m:
+				continue
+			case <-s.stopping:
+			}
+			m.Nack() // closing: not handed on, so given back
+		}
+	}()
 	return out, nil
 }
 
 // Close closes the subscriptions and the connection.
 func (s *Subscriber) Close() error {
+	s.stopOnce.Do(func() { close(s.stopping) })
 	err := s.Subscriber.Close()
 	s.cancel()
 	return err
