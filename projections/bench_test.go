@@ -8,6 +8,7 @@ import (
 
 	"github.com/respool/respool/domain"
 	"github.com/respool/respool/eventstore"
+	"github.com/respool/respool/internal/cputime"
 	"github.com/respool/respool/projections"
 	"github.com/respool/respool/projections/internal/gen"
 )
@@ -51,6 +52,7 @@ func BenchmarkRebuild(b *testing.B) {
 	n, _ := st.Head(context.Background())
 	b.Run("store", func(b *testing.B) {
 		b.ReportAllocs()
+		cpu := cputime.Start()
 		for b.Loop() {
 			nl, ch, inv := newSet()
 			if err := projections.NewRunner(st, nl, ch, inv).CatchUp(context.Background()); err != nil {
@@ -58,11 +60,13 @@ func BenchmarkRebuild(b *testing.B) {
 			}
 		}
 		b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
+		cpu.Report(b, int(n), "event")
 	})
 	b.Run("decoded", func(b *testing.B) {
 		envs := decoded(b, st)
 		b.ResetTimer()
 		b.ReportAllocs()
+		cpu := cputime.Start()
 		for b.Loop() {
 			nl, ch, inv := newSet()
 			r := projections.NewRunner(nil, nl, ch, inv)
@@ -73,9 +77,11 @@ func BenchmarkRebuild(b *testing.B) {
 			}
 		}
 		b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
+		cpu.Report(b, int(n), "event")
 	})
 	b.Run("decode-only", func(b *testing.B) {
 		b.ReportAllocs()
+		cpu := cputime.Start()
 		for b.Loop() {
 			var d projections.Decoder
 			for rec, err := range st.ReadAll(context.Background(), 0) {
@@ -88,6 +94,7 @@ func BenchmarkRebuild(b *testing.B) {
 			}
 		}
 		b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
+		cpu.Report(b, int(n), "event")
 	})
 }
 

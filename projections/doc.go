@@ -37,10 +37,11 @@
 //     naming it; nothing after it is applied.
 //   - Projections are safe for concurrent use: one goroutine applies while
 //     others query. Queries copy what they return.
-//   - CatchUp decodes batches of records on every core while it applies the
-//     batches before them, in order; a BatchProjection (all of this
-//     package's) takes each batch with one lock and one checkpoint save.
-//     The result is the same as applying the events one by one.
+//   - CatchUp decodes batches of records on every core while the batches
+//     before them are applied; each BatchProjection (all of this package's)
+//     applies them on a goroutine of its own, in order, with one lock and
+//     one checkpoint save per batch. Each projection sees the events in
+//     the order it would one by one, so the result is the same.
 //
 // # Charges and the rules they enforce
 //

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"sync"
+	"sync/atomic"
 
 	"github.com/respool/respool/eventstore"
 )
@@ -69,10 +71,17 @@ func (r *Runner) ApplyEnvelope(e Envelope) error {
 
 // CatchUp applies every event of the log after Position, up to the last
 // one visible when the read gets there, and returns. With new projections
-// it is a rebuild from zero. Records are decoded by GOMAXPROCS goroutines,
-// in batches, while the calling goroutine applies them in position order:
-// the result is the same as applying them one by one. On an undecodable
-// record it returns a *DecodeError with everything before it applied.
+// it is a rebuild from zero. Records are read in batches and decoded by
+// GOMAXPROCS goroutines; if every projection is a BatchProjection, each has
+// a goroutine of its own that applies the decoded batches in position
+// order (otherwise the calling goroutine applies them, in order, one event
+// at a time). Either way each projection sees exactly the sequence it would
+// see one event at a time, so the result is the same. CatchUp returns once
+// every projection has applied all it was given. On an undecodable record
+// it returns a *DecodeError with everything before it applied; if a
+// projection fails (its checkpoint), it returns that error, and the other
+// projections stop wherever they got to, each consistent with its own
+// Position.
 func (r *Runner) CatchUp(ctx context.Context) error {
 	workers := runtime.GOMAXPROCS(0)
 	if workers < 2 {
@@ -88,64 +97,100 @@ func (r *Runner) CatchUp(ctx context.Context) error {
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel() // stops the reader and the decoders when we return early
+	bps := make([]BatchProjection, 0, len(r.ps))
+	for _, p := range r.ps {
+		if bp, ok := p.(BatchProjection); ok {
+			bps = append(bps, bp)
+		}
+	}
+	parallel := len(bps) == len(r.ps)
 	work := make(chan *batch, workers)
 	ordered := make(chan *batch, 2*workers)
-	free := make(chan *batch, 3*workers+1) // applied batches, for the reader to fill again
+	// free holds applied batches, for the reader to fill again: room for
+	// every batch that can be in flight at once.
+	free := make(chan *batch, 3*workers+len(bps)*2*workers+2)
 	go r.read(ctx, work, ordered, free)
 	for range workers {
 		go func() {
+			var d Decoder // one per goroutine: its caches carry over batches
 			for b := range work {
-				b.decode()
+				b.decode(&d)
 				close(b.ready)
 			}
 		}()
 	}
-	batches := make([]BatchProjection, 0, len(r.ps))
-	for _, p := range r.ps {
-		if bp, ok := p.(BatchProjection); ok {
-			batches = append(batches, bp)
+	if !parallel {
+		for b := range ordered {
+			<-b.ready // every batch in ordered was handed to a decoder first
+			for i := range b.envs {
+				if err := r.ApplyEnvelope(b.envs[i]); err != nil {
+					return err
+				}
+			}
+			if b.err != nil {
+				return b.err
+			}
+			b.recycle(free)
+		}
+		return ctx.Err()
+	}
+	appliers := make([]*applier, len(bps))
+	var wg sync.WaitGroup
+	for i, p := range bps {
+		a := &applier{p: p, in: make(chan *batch, 2*workers)}
+		appliers[i] = a
+		wg.Go(func() { a.run(cancel, free) })
+	}
+	var stop error // the *DecodeError or read error that ended the log
+	for b := range ordered {
+		<-b.ready
+		stop = b.err // read before the appliers have it: the last recycles it
+		b.pending.Store(int32(len(appliers)))
+		for _, a := range appliers {
+			a.in <- b // an applier takes every batch, even after failing
+		}
+		if stop != nil {
+			break
 		}
 	}
-	for b := range ordered {
-		<-b.ready // every batch in ordered was handed to a decoder first
-		if err := r.applyBatch(b.envs, batches); err != nil {
-			return err
+	for _, a := range appliers {
+		close(a.in)
+	}
+	wg.Wait()
+	for _, a := range appliers {
+		if a.err != nil {
+			return a.err // at or before the position of stop
 		}
-		if b.err != nil {
-			return b.err
-		}
-		clear(b.recs)
-		clear(b.envs)
-		b.recs, b.envs, b.ready = b.recs[:0], b.envs[:0], make(chan struct{})
-		select {
-		case free <- b:
-		default:
-		}
+	}
+	if stop != nil {
+		return stop
 	}
 	return ctx.Err()
 }
 
-// applyBatch applies envs to every projection: through ApplyBatch if all of
-// them have it (bps), one by one if not.
-func (r *Runner) applyBatch(envs []Envelope, bps []BatchProjection) error {
-	if len(envs) == 0 {
-		return nil
-	}
-	if len(bps) < len(r.ps) {
-		for i := range envs {
-			if err := r.ApplyEnvelope(envs[i]); err != nil {
-				return err
+// applier applies decoded batches to one projection, on a goroutine of its
+// own, in the order it is given them.
+type applier struct {
+	p   BatchProjection
+	in  chan *batch
+	err error // the first failure; read once in is closed and run returned
+}
+
+// run applies every batch of a.in until it is closed. After a failure it
+// cancels the catch-up and only gives the batches back.
+func (a *applier) run(cancel func(), free chan<- *batch) {
+	for b := range a.in {
+		if a.err == nil && len(b.envs) > 0 {
+			if err := a.p.ApplyBatch(b.envs); err != nil {
+				first, last := b.envs[0].Position, b.envs[len(b.envs)-1].Position
+				a.err = fmt.Errorf("projections: %s at positions %d to %d: %w", a.p.Name(), first, last, err)
+				cancel()
 			}
 		}
-		return nil
-	}
-	for _, p := range bps {
-		if err := p.ApplyBatch(envs); err != nil {
-			last := envs[len(envs)-1]
-			return fmt.Errorf("projections: %s at positions %d to %d: %w", p.Name(), envs[0].Position, last.Position, err)
+		if b.pending.Add(-1) == 0 {
+			b.recycle(free)
 		}
 	}
-	return nil
 }
 
 // batchSize is the number of records decoded together in CatchUp.
@@ -157,13 +202,26 @@ type batch struct {
 	envs  []Envelope    // decoded, up to the first undecodable record
 	err   error         // a *DecodeError, or the read error that ended the log
 	ready chan struct{} // closed once decoded
+	// pending counts the appliers that have yet to apply it; the last one
+	// recycles it.
+	pending atomic.Int32
 }
 
-func (b *batch) decode() {
+// recycle empties b and offers it to the reader to fill again.
+func (b *batch) recycle(free chan<- *batch) {
+	clear(b.recs)
+	clear(b.envs)
+	b.recs, b.envs, b.err, b.ready = b.recs[:0], b.envs[:0], nil, make(chan struct{})
+	select {
+	case free <- b:
+	default:
+	}
+}
+
+func (b *batch) decode(d *Decoder) {
 	if cap(b.envs) < len(b.recs) {
 		b.envs = make([]Envelope, 0, len(b.recs))
 	}
-	var d Decoder
 	for _, rec := range b.recs {
 		e, err := d.Decode(rec)
 		if err != nil {

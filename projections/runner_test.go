@@ -3,6 +3,7 @@ package projections_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -179,14 +180,17 @@ func TestUndecodableEventStopsTheRunner(t *testing.T) {
 	})
 }
 
-// flakyCheckpoint fails the saves it is told to.
+// flakyCheckpoint fails the saves it is told to: fail of them, after the
+// first skip.
 type flakyCheckpoint struct {
 	projections.MemCheckpoint
-	fail int
+	skip, fail int
 }
 
 func (c *flakyCheckpoint) Save(p eventstore.Position) error {
-	if c.fail > 0 {
+	if c.skip > 0 {
+		c.skip--
+	} else if c.fail > 0 {
 		c.fail--
 		return errors.New("disk full")
 	}
@@ -249,5 +253,67 @@ func TestCheckpointWrittenThrough(t *testing.T) {
 		if p, _ := cps[i].Load(); p != head || ps[i].Position() != head {
 			t.Errorf("%s: checkpoint %d, position %d, want %d", ps[i].Name(), p, ps[i].Position(), head)
 		}
+	}
+}
+
+// onlyApply hides a projection's ApplyBatch, so that a Runner must feed it
+// one event at a time.
+type onlyApply struct{ projections.Projection }
+
+// TestCatchUpOneAtATime checks that CatchUp gives the same state whether
+// every projection applies batches on its own goroutine or, because one of
+// them is not a BatchProjection, all are fed one event at a time.
+func TestCatchUpOneAtATime(t *testing.T) {
+	t.Parallel()
+	st := eventstore.NewMemory()
+	end := gen.New(st).Random(17, 5000)
+	instants := instantsOf(end, 7)
+	want := dump(rebuild(t, st, domain.Policy{}), instants...)
+	s := newProjections(domain.Policy{})
+	if err := projections.NewRunner(st, s.nl, onlyApply{s.ch}, s.inv).CatchUp(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if got := dump(s, instants...); got != want {
+		t.Errorf("fed one at a time, the projections differ from a batched rebuild:\n%s", diff(got, want))
+	}
+}
+
+// TestCatchUpCheckpointFailure checks that a checkpoint that fails in the
+// middle of a rebuild stops CatchUp with ErrCheckpoint, that no projection
+// then claims a position it has not applied, and that a second CatchUp
+// finishes the job without applying anything twice.
+func TestCatchUpCheckpointFailure(t *testing.T) {
+	t.Parallel()
+	st := eventstore.NewMemory()
+	end := gen.New(st).Random(23, 6000) // a dozen batches
+	head, _ := st.Head(t.Context())
+	instants := instantsOf(end, 7)
+	want := dump(rebuild(t, st, domain.Policy{}), instants...)
+
+	cp := &flakyCheckpoint{skip: 3, fail: 1}
+	s := set{
+		nl:  projections.NewNodeList(projections.Options{}),
+		ch:  projections.NewCharges(domain.Policy{}, projections.Options{Checkpoint: cp}),
+		inv: projections.NewInventory(gen.RateCard(100000), projections.Options{}),
+	}
+	r := projections.NewRunner(st, s.all()...)
+	err := r.CatchUp(t.Context())
+	if !errors.Is(err, projections.ErrCheckpoint) || !strings.Contains(err.Error(), "charges") {
+		t.Fatalf("err = %v, want ErrCheckpoint naming the charges", err)
+	}
+	saved, _ := cp.Load()
+	if pos := s.ch.Position(); pos != saved || pos == 0 || pos >= head {
+		t.Errorf("charges at position %d with checkpoint %d, want the same, after 0 and before %d", pos, saved, head)
+	}
+	if err := r.CatchUp(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range s.all() {
+		if p.Position() != head {
+			t.Errorf("%s at position %d after the second CatchUp, want %d", p.Name(), p.Position(), head)
+		}
+	}
+	if got := dump(s, instants...); got != want {
+		t.Errorf("after a failed and a second CatchUp, the projections differ from a rebuild:\n%s", diff(got, want))
 	}
 }
