@@ -148,17 +148,35 @@ func FuzzDecoderRemembers(f *testing.F) {
 		TypeNodeAdded, []byte(`{"v":1,"pool":"train-a","account":"acme","at":"2026-01-31T02:00:00Z","command":"c-1","az":"az1"","node":"x"}`))
 	f.Fuzz(func(t *testing.T, t1 string, d1 []byte, t2 string, d2 []byte, t3 string, d3 []byte) {
 		want, werr := Decode(t3, d3)
-		for _, transient := range []bool{false, true} {
+		for _, mode := range []string{"remembering", "transient", "rewound"} {
 			var d Decoder
 			dec := d.Decode
-			if transient {
+			if mode == "transient" {
 				dec = d.DecodeTransient
 			}
 			_, _ = dec(t1, d1)
-			_, _ = dec(t2, d2)
+			if mode == "rewound" {
+				d.Rewind() // the first: slabs are kept from now on
+			}
+			first, _ := dec(t2, d2)
+			var firstData []byte
+			if first != nil {
+				_, firstData, _ = Encode(first)
+			}
+			if mode == "rewound" {
+				d.Rewind() // t3 may reuse the memory of t2's event
+			}
 			got, gerr := dec(t3, d3)
+			if mode == "rewound" && first != nil {
+				// What t2 decoded to must not have been half overwritten:
+				// it is either intact or wholly t3's (the same slab slot).
+				_, now, _ := Encode(first)
+				if !bytes.Equal(now, firstData) && (got == nil || first != got) {
+					t.Fatalf("rewound: an event changed without being handed out again:\n%s\nwas\n%s", now, firstData)
+				}
+			}
 			if (gerr == nil) != (werr == nil) {
-				t.Fatalf("transient=%v: after two payloads error %v, fresh error %v, for\n%s", transient, gerr, werr, d3)
+				t.Fatalf("%s: after two payloads error %v, fresh error %v, for\n%s", mode, gerr, werr, d3)
 			}
 			if werr != nil {
 				continue
@@ -166,7 +184,7 @@ func FuzzDecoderRemembers(f *testing.F) {
 			_, a, _ := Encode(got)
 			_, b, _ := Encode(want)
 			if !bytes.Equal(a, b) {
-				t.Fatalf("transient=%v: after two payloads\n%s\nfresh\n%s", transient, a, b)
+				t.Fatalf("%s: after two payloads\n%s\nfresh\n%s", mode, a, b)
 			}
 		}
 	})

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -145,4 +147,76 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("unstable round trip:\n%s\n%s", data2, data3)
 		}
 	})
+}
+
+// TestDecoderRewind decodes runs of every event type with a Rewind between
+// runs, as a rebuild's batches do: each run decodes to what was encoded,
+// strings kept from earlier runs still read the same, and once the slabs
+// are warm a run allocates no events.
+func TestDecoderRewind(t *testing.T) {
+	type rec struct {
+		typ  string
+		data []byte
+	}
+	var log []rec
+	for i := range 300 { // runs that differ: nodes, pools and amounts change
+		for _, e := range samples() {
+			if n, ok := e.(*domain.NodeAdded); ok {
+				c := *n
+				c.Node = domain.NodeID(fmt.Sprintf("n-%04d", i))
+				c.Pool = domain.PoolID(fmt.Sprintf("p-%d", i%7))
+				e = &c
+			}
+			typ, data, err := domain.Encode(e)
+			if err != nil {
+				t.Fatal(err)
+			}
+			log = append(log, rec{typ, data})
+		}
+	}
+	var d domain.Decoder
+	var kept []string // node ids and pools kept across runs
+	var want []string
+	const run = 1500 // about 80 events of each type: more than a slab array holds
+	for start := 0; start < len(log); start += run {
+		var evs []domain.Event
+		for _, r := range log[start:min(start+run, len(log))] {
+			e, err := d.Decode(r.typ, r.data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			evs = append(evs, e)
+			if n, ok := e.(*domain.NodeAdded); ok {
+				kept = append(kept, string(n.Node), string(n.Pool))
+				want = append(want, strings.Clone(string(n.Node)), strings.Clone(string(n.Pool)))
+			}
+		}
+		for i, e := range evs { // the whole run is intact until the Rewind
+			_, data, _ := domain.Encode(e)
+			if r := log[start+i]; !bytes.Equal(data, r.data) {
+				t.Fatalf("event %d of the run at %d decoded to\n%s\nwant\n%s", i, start, data, r.data)
+			}
+		}
+		d.Rewind()
+	}
+	for i := range kept {
+		if kept[i] != want[i] {
+			t.Fatalf("string %d kept from an earlier run reads %q, want %q", i, kept[i], want[i])
+		}
+	}
+	// Warm: the node events of a run reuse the memory of the run before.
+	nodes := log[1:3] // NodeAdded, NodeRemoved
+	allocs := testing.AllocsPerRun(100, func() {
+		for range 32 {
+			for _, r := range nodes {
+				if _, err := d.Decode(r.typ, r.data); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		d.Rewind()
+	})
+	if allocs != 0 {
+		t.Errorf("a rewound run of 64 node events made %v allocations, want 0", allocs)
+	}
 }

@@ -100,15 +100,38 @@ const maxSlab = 64
 type slab[T any] struct {
 	free []T
 	n    int
+	// After the first rewind (keep), the arrays handed out are kept in
+	// full, and each rewind hands them out again from the first (reuse).
+	keep  bool
+	full  [][]T
+	reuse int
 }
 
 func (s *slab[T]) next() *T {
 	if len(s.free) == 0 {
-		s.free = make([]T, nextSlab(&s.n))
+		s.refill()
 	}
 	p := &s.free[0]
 	s.free = s.free[1:]
 	return p
+}
+
+func (s *slab[T]) refill() {
+	if !s.keep {
+		s.free = make([]T, nextSlab(&s.n))
+		return
+	}
+	if s.reuse == len(s.full) {
+		s.full = append(s.full, make([]T, maxSlab))
+	}
+	s.free = s.full[s.reuse]
+	s.reuse++
+}
+
+// rewind hands out the kept arrays again. Every event is written whole
+// when it is handed out, so nothing of an earlier one shows through.
+func (s *slab[T]) rewind() {
+	s.keep, s.free, s.reuse = true, nil, 0
 }
 
 func nextSlab(n *int) int {
@@ -186,6 +209,27 @@ func (d *Decoder) Decode(typ string, data []byte) (Event, error) {
 		}
 	}
 	return d.decode(typ, data)
+}
+
+// Rewind lets d decode into the memory of the events it returned before,
+// for a caller that decodes a run of events, is done with all of them, and
+// decodes the next run (a batch of a rebuild): after the first Rewind, d
+// keeps the arrays it takes events from, and each Rewind hands them out
+// again, so that a steady flow of runs allocates no events at all. No
+// event d returned before a Rewind may be used after it: it may be
+// overwritten by a later one. The strings in them stay valid (their bytes
+// are never rewritten), and so may be kept.
+func (d *Decoder) Rewind() {
+	d.added.rewind()
+	d.removed.rewind()
+	d.created.rewind()
+	d.renewed.rewind()
+	d.status.rewind()
+	d.deleted.rewind()
+	d.used.rewind()
+	d.freed.rewind()
+	d.taken.rewind()
+	d.returned.rewind()
 }
 
 // DecodeTransient is Decode for a caller that is done with each event

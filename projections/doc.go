@@ -41,7 +41,12 @@
 //     before them are applied; each BatchProjection (all of this package's)
 //     applies them on a goroutine of its own, in order, with one lock and
 //     one checkpoint save per batch. Each projection sees the events in
-//     the order it would one by one, so the result is the same.
+//     the order it would one by one, so the result is the same. Batches
+//     are recycled: when every projection fed is one of this package's,
+//     which copy what they keep of an event, each batch is decoded into
+//     the events of an earlier one (domain.Decoder.Rewind), and a rebuild
+//     allocates no events; a projection of your own gets fresh events,
+//     which it may keep.
 //
 // # Charges and the rules they enforce
 //

@@ -109,12 +109,17 @@ func (r *Runner) CatchUp(ctx context.Context) error {
 	// free holds applied batches, for the reader to fill again: room for
 	// every batch that can be in flight at once.
 	free := make(chan *batch, 3*workers+len(bps)*2*workers+2)
-	go r.read(ctx, work, ordered, free)
+	reuse := true
+	for _, p := range r.ps {
+		if _, ok := p.(eventCopier); !ok {
+			reuse = false
+		}
+	}
+	go r.read(ctx, reuse, work, ordered, free)
 	for range workers {
 		go func() {
-			var d Decoder // one per goroutine: its caches carry over batches
 			for b := range work {
-				b.decode(&d)
+				b.decode()
 				close(b.ready)
 			}
 		}()
@@ -168,6 +173,16 @@ func (r *Runner) CatchUp(ctx context.Context) error {
 	return ctx.Err()
 }
 
+// eventCopier is implemented by this package's projections: once Apply or
+// ApplyBatch returns, they keep nothing of an Envelope's Event but copies
+// (and strings, whose bytes a Decoder never rewrites), so that CatchUp may
+// decode each batch into the events of an earlier one.
+type eventCopier interface{ copiesEvents() }
+
+func (*NodeList) copiesEvents()  {}
+func (*Charges) copiesEvents()   {}
+func (*Inventory) copiesEvents() {}
+
 // applier applies decoded batches to one projection, on a goroutine of its
 // own, in the order it is given them.
 type applier struct {
@@ -202,6 +217,11 @@ type batch struct {
 	envs  []Envelope    // decoded, up to the first undecodable record
 	err   error         // a *DecodeError, or the read error that ended the log
 	ready chan struct{} // closed once decoded
+	// dec decodes every filling of the batch, so that its caches carry
+	// over; with reuse (every projection fed copies what it keeps of an
+	// event), each filling decodes into the events of the one before.
+	dec   Decoder
+	reuse bool
 	// pending counts the appliers that have yet to apply it; the last one
 	// recycles it.
 	pending atomic.Int32
@@ -211,6 +231,9 @@ type batch struct {
 func (b *batch) recycle(free chan<- *batch) {
 	clear(b.recs)
 	clear(b.envs)
+	if b.reuse {
+		b.dec.d.Rewind() // every applier is done with the events
+	}
 	b.recs, b.envs, b.err, b.ready = b.recs[:0], b.envs[:0], nil, make(chan struct{})
 	select {
 	case free <- b:
@@ -218,10 +241,11 @@ func (b *batch) recycle(free chan<- *batch) {
 	}
 }
 
-func (b *batch) decode(d *Decoder) {
+func (b *batch) decode() {
 	if cap(b.envs) < len(b.recs) {
 		b.envs = make([]Envelope, 0, len(b.recs))
 	}
+	d := &b.dec
 	for _, rec := range b.recs {
 		e, err := d.Decode(rec)
 		if err != nil {
@@ -233,10 +257,10 @@ func (b *batch) decode(d *Decoder) {
 }
 
 // read reads the log after Position into batches, each sent to the
-// decoders and then, in order, to the applier. It closes both channels. It
-// fills the batches the applier is done with again (free) rather than
-// allocate new ones.
-func (r *Runner) read(ctx context.Context, work, ordered chan<- *batch, free <-chan *batch) {
+// decoders and then, in order, to the appliers. It closes both channels.
+// It fills the batches the appliers are done with again (free) rather than
+// allocate new ones; reuse is given to the batches it makes.
+func (r *Runner) read(ctx context.Context, reuse bool, work, ordered chan<- *batch, free <-chan *batch) {
 	defer close(ordered)
 	defer close(work)
 	send := func(b *batch) bool {
@@ -254,7 +278,7 @@ func (r *Runner) read(ctx context.Context, work, ordered chan<- *batch, free <-c
 		case b := <-free:
 			return b
 		default:
-			return &batch{recs: make([]eventstore.Record, 0, batchSize), ready: make(chan struct{})}
+			return &batch{recs: make([]eventstore.Record, 0, batchSize), ready: make(chan struct{}), reuse: reuse}
 		}
 	}
 	b := next()

@@ -261,12 +261,14 @@ func TestCheckpointWrittenThrough(t *testing.T) {
 type onlyApply struct{ projections.Projection }
 
 // TestCatchUpOneAtATime checks that CatchUp gives the same state whether
-// every projection applies batches on its own goroutine or, because one of
-// them is not a BatchProjection, all are fed one event at a time.
+// every projection applies batches on its own goroutine, from events
+// decoded into the memory of earlier batches, or, because one of them is
+// not a BatchProjection of this package, all are fed fresh events one at
+// a time. The log is long enough for batches to be reused many times.
 func TestCatchUpOneAtATime(t *testing.T) {
 	t.Parallel()
 	st := eventstore.NewMemory()
-	end := gen.New(st).Random(17, 5000)
+	end := gen.New(st).Random(17, 40000)
 	instants := instantsOf(end, 7)
 	want := dump(rebuild(t, st, domain.Policy{}), instants...)
 	s := newProjections(domain.Policy{})
