@@ -37,6 +37,11 @@
 //	c.AddHandler(router, "billing", js.Subject, sub)
 //	go router.Run(ctx)
 //
+// A Subscriber from JetStream.NewSubscriber can be closed (or its Router
+// stopped) while messages flow: it drains its own connection before
+// watermill-nats closes its channels, and gives the message in flight back,
+// so that the next consumer gets it at once (see Subscriber).
+//
 // watermill's gochannel keeps order only with BlockPublishUntilSubscriberAck;
 // in its default mode it reorders, and the Consumer then stops with ErrGap
 // unless the missing events arrive while it retries.

@@ -51,9 +51,10 @@ type JetStream struct {
 	// subscriber waits for the handler, so it must exceed the consumer's
 	// whole Backoff (about 3s by default). It is also how long a restarted
 	// consumer waits for the message that was in flight when the last one
-	// was closed or killed: the watermill subscriber neither acknowledges
-	// nor refuses it on close, and with MaxAckPending 1 nothing else is
-	// delivered until it comes back. 0: 10s.
+	// was killed: with MaxAckPending 1 nothing else is delivered until it
+	// comes back. (A Subscriber that is closed gives back the message its
+	// callback holds, which comes again at once; only one the server was
+	// pushing just as the subscription ended waits for AckWait.) 0: 10s.
 	AckWait time.Duration
 	// Memory keeps the streams in memory instead of files.
 	Memory bool
@@ -161,9 +162,14 @@ func (j JetStream) NewSubscriber(url string, logger watermill.LoggerAdapter, opt
 	if err := j.waitUnbound(url, 10*time.Second, opts...); err != nil {
 		return nil, err
 	}
-	sub, err := wmnats.NewSubscriber(wmnats.SubscriberConfig{
-		URL:              url,
-		NatsOptions:      opts,
+	nc, err := nats.Connect(url, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("wm: jetstream: connecting to %s: %w", url, err)
+	}
+	if logger == nil {
+		logger = watermill.NopLogger{}
+	}
+	sub, err := wmnats.NewSubscriberWithNatsConn(nc, wmnats.SubscriberSubscriptionConfig{
 		Unmarshaler:      &wmnats.NATSMarshaler{},
 		SubscribersCount: 1,
 		AckWaitTimeout:   j.AckWait,
@@ -172,33 +178,47 @@ func (j JetStream) NewSubscriber(url string, logger watermill.LoggerAdapter, opt
 			DurablePrefix:    j.Durable,
 			SubscribeOptions: []nats.SubOpt{nats.Bind(j.Stream, j.Durable), nats.ManualAck()},
 		},
-	}, logger)
+	}, closedConnQuiet{logger})
 	if err != nil {
+		nc.Close()
 		return nil, err
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	return &Subscriber{Subscriber: sub, ctx: ctx, cancel: cancel, stopping: make(chan struct{})}, nil
+	return &Subscriber{Subscriber: sub, nc: nc, ctx: ctx, cancel: cancel, stopping: make(chan struct{})}, nil
 }
 
 // Subscriber is a watermill-nats subscriber whose subscriptions end only
-// through Close. watermill-nats v2.1.3 closes a subscription's output
-// channel when the context given to Subscribe ends, or on Close, while
-// nats.go may still be running a message callback that is blocked sending
-// to it: "send on closed channel", or a data race under -race (seen when a
+// through Close, and close safely. watermill-nats v2.1.3 closes a
+// subscription's output channel when the context given to Subscribe ends,
+// or on Close, and only then drains its connection, while nats.go may
+// still be running a message callback that is about to send to, or blocked
+// sending to, that channel: "send on closed channel", which kills the
+// process (seen once in CI), or a data race under -race (seen when a
 // Router closed, since it cancels its handlers' context before it closes
-// their subscribers). So this Subscriber's subscriptions end only through
-// Close, and every message goes through a forwarder that, once Close
-// begins, stops handing messages on and instead takes every message the
-// library sends and gives it back (Nack, for redelivery to the next
-// consumer): no callback is then left blocked on the channel the library
-// closes. What remains is the library's own window of a few instructions
-// between its closed check and its send.
+// their subscribers). So this Subscriber:
+//
+//   - ends its subscriptions only through Close, never through the
+//     library's own reaction to a context;
+//   - passes every message through a forwarder that, once Close begins,
+//     stops handing messages on and instead takes every message the library
+//     sends and gives it back (Nack, for redelivery to the next consumer),
+//     so that no callback stays blocked;
+//   - owns its NATS connection, and on Close drains it before the library
+//     closes anything: the server stops delivering, the callbacks in
+//     flight finish (nats.go counts a message as processed only once its
+//     callback has returned), and the connection closes. Only then does
+//     the library close its channels, when no callback can run any more.
+//     A connection that cannot be drained (the server is unreachable) is
+//     closed once a barrier shows that the callbacks of every message it
+//     had received have returned.
 type Subscriber struct {
 	*wmnats.Subscriber
+	nc       *nats.Conn
 	ctx      context.Context // ends after the library has closed
 	cancel   context.CancelFunc
 	stopping chan struct{} // closed when Close begins
 	stopOnce sync.Once
+	closeErr error
 }
 
 // Subscribe subscribes to topic. When ctx ends, the Subscriber closes (see
@@ -231,12 +251,62 @@ func (s *Subscriber) Subscribe(ctx context.Context, topic string) (<-chan *messa
 	return out, nil
 }
 
-// Close closes the subscriptions and the connection.
+// Close closes the subscriptions and the connection (see Subscriber). A
+// second Close, or one running at the same time, waits for the first and
+// returns its result.
 func (s *Subscriber) Close() error {
-	s.stopOnce.Do(func() { close(s.stopping) })
-	err := s.Subscriber.Close()
-	s.cancel()
-	return err
+	s.stopOnce.Do(func() {
+		close(s.stopping)
+		s.quiesce()
+		err := s.Subscriber.Close()
+		if errors.Is(err, nats.ErrConnectionClosed) {
+			err = nil // the library drains the connection quiesce closed
+		}
+		s.closeErr = err
+		s.cancel()
+	})
+	return s.closeErr
+}
+
+// quiesce leaves s.nc closed with no message callback running or to come.
+func (s *Subscriber) quiesce() {
+	patience := s.nc.Opts.DrainTimeout + 5*time.Second
+	if s.nc.Status() == nats.CONNECTED && s.nc.Drain() == nil {
+		deadline := time.Now().Add(patience)
+		for !s.nc.IsClosed() && time.Now().Before(deadline) {
+			time.Sleep(2 * time.Millisecond)
+		}
+		if s.nc.IsClosed() {
+			return
+		}
+	}
+	// Not connected: nothing new arrives. A barrier runs once the callbacks
+	// of every message received before it have returned.
+	done := make(chan struct{})
+	if s.nc.Barrier(func() { close(done) }) == nil {
+		select {
+		case <-done:
+		case <-time.After(patience):
+		}
+	}
+	s.nc.Close()
+}
+
+// closedConnQuiet drops the library's complaint that it cannot unsubscribe
+// from the connection Subscriber.Close has already closed, which would
+// otherwise be an error in the log on every close.
+type closedConnQuiet struct{ watermill.LoggerAdapter }
+
+func (l closedConnQuiet) Error(msg string, err error, fields watermill.LogFields) {
+	if errors.Is(err, nats.ErrConnectionClosed) {
+		l.LoggerAdapter.Debug(msg+": "+err.Error(), fields)
+		return
+	}
+	l.LoggerAdapter.Error(msg, err, fields)
+}
+
+func (l closedConnQuiet) With(fields watermill.LogFields) watermill.LoggerAdapter {
+	return closedConnQuiet{l.LoggerAdapter.With(fields)}
 }
 
 // waitUnbound waits until no subscription is bound to the durable consumer.
