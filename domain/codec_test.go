@@ -220,3 +220,16 @@ func TestDecoderRewind(t *testing.T) {
 		t.Errorf("a rewound run of 64 node events made %v allocations, want 0", allocs)
 	}
 }
+
+// TestEventTypesListsEveryType checks EventTypes against samples, which has
+// one event of every type (the golden files pin each).
+func TestEventTypesListsEveryType(t *testing.T) {
+	var want []string
+	for _, e := range samples() {
+		want = append(want, e.EventType())
+	}
+	got := domain.EventTypes()
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("EventTypes() = %v, want every sample's type in order: %v", got, want)
+	}
+}

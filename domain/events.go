@@ -114,6 +114,18 @@ const (
 	TypeStockReturned = "stock.returned"
 )
 
+// EventTypes returns the type name of every event this version of the
+// library knows, in the order of the constants above.
+func EventTypes() []string {
+	return []string{
+		TypeCreated, TypeNodeAdded, TypeNodeRemoved, TypeRenewed, TypeRenewalFailed,
+		TypeAutoRenewalChanged, TypeStatusChanged, TypeDeleted,
+		TypeAccountOpened, TypeQuotaUsed, TypeQuotaFreed, TypeCharged, TypeRefunded,
+		TypeToppedUp, TypeRateChanged, TypeArrearsStarted, TypeArrearsCleared,
+		TypeStockTaken, TypeStockReturned,
+	}
+}
+
 // Created: a pool is bought (R1 to R13).
 type Created struct {
 	Meta

@@ -133,6 +133,15 @@ func NewCharges(pol domain.Policy, o Options) *Charges {
 // Name implements Projection.
 func (c *Charges) Name() string { return c.t.name }
 
+// Reads implements Selective: the types apply reads.
+func (*Charges) Reads(typ string) bool {
+	switch typ {
+	case domain.TypeCreated, domain.TypeNodeAdded, domain.TypeNodeRemoved, domain.TypeStatusChanged, domain.TypeDeleted, domain.TypeRenewed:
+		return true
+	}
+	return false
+}
+
 // Position implements Projection.
 func (c *Charges) Position() eventstore.Position { return c.t.position() }
 

@@ -47,6 +47,11 @@
 //     the events of an earlier one (domain.Decoder.Rewind), and a rebuild
 //     allocates no events; a projection of your own gets fresh events,
 //     which it may keep.
+//   - A Runner decodes only what its projections read: when all of them
+//     are Selective (all of this package's are), a record of a known type
+//     none of them reads reaches them as an Envelope with a nil Event,
+//     which only moves their positions. A runner of node lists and charges
+//     alone so skips the stock and account events, a third of a log.
 //
 // # Charges and the rules they enforce
 //

@@ -97,6 +97,15 @@ func NewInventory(rc *domain.RateCard, o Options) *Inventory {
 // Name implements Projection.
 func (v *Inventory) Name() string { return v.t.name }
 
+// Reads implements Selective: the types apply reads.
+func (*Inventory) Reads(typ string) bool {
+	switch typ {
+	case domain.TypeStockTaken, domain.TypeStockReturned, domain.TypeAccountOpened, domain.TypeQuotaUsed, domain.TypeQuotaFreed:
+		return true
+	}
+	return false
+}
+
 // Position implements Projection.
 func (v *Inventory) Position() eventstore.Position { return v.t.position() }
 

@@ -223,6 +223,15 @@ func NewNodeList(o Options) *NodeList {
 // Name implements Projection.
 func (l *NodeList) Name() string { return l.t.name }
 
+// Reads implements Selective: the types apply reads.
+func (*NodeList) Reads(typ string) bool {
+	switch typ {
+	case domain.TypeCreated, domain.TypeNodeAdded, domain.TypeNodeRemoved, domain.TypeStatusChanged, domain.TypeDeleted:
+		return true
+	}
+	return false
+}
+
 // Position implements Projection.
 func (l *NodeList) Position() eventstore.Position { return l.t.position() }
 

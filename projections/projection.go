@@ -52,7 +52,9 @@ type Envelope struct {
 	Version  eventstore.Version
 	Position eventstore.Position
 	// ID is the event's stable id (eventstore.Event.ID).
-	ID    string
+	ID string
+	// Event is the decoded event; nil for a record a Runner did not decode
+	// because no projection it feeds reads its type (see Selective).
 	Event domain.Event
 }
 
@@ -135,6 +137,23 @@ type BatchProjection interface {
 	// saves the checkpoint once, at the last. If that save fails, the state
 	// holds the events but Position does not move, as with Apply.
 	ApplyBatch(es []Envelope) error
+}
+
+// Selective is a Projection that only some types of event can change.
+// When every projection a Runner feeds is Selective, the Runner does not
+// decode a record of a type none of them reads: it gives them an Envelope
+// with a nil Event instead, so that their positions still move. Only types
+// the library knows (domain.EventTypes) are skipped so: a record of an
+// unknown type still stops the Runner with a *DecodeError. A record that is
+// skipped is not read at all, so a damaged one does not stop the Runner
+// either; it could not have changed these projections. Every projection of
+// this package is Selective.
+type Selective interface {
+	Projection
+	// Reads reports whether events of type typ (domain.TypeCreated, ...)
+	// can change the projection. Apply must take an Envelope with a nil
+	// Event as one that changes nothing but the position.
+	Reads(typ string) bool
 }
 
 // Checkpoint keeps the global position a reader has reached. Projections of

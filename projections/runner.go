@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 
+	"github.com/respool/respool/domain"
 	"github.com/respool/respool/eventstore"
 )
 
@@ -23,11 +25,42 @@ import (
 type Runner struct {
 	store eventstore.Store
 	ps    []Projection
+	skip  map[string]bool // types not decoded (see Selective); nil: none
 }
 
 // NewRunner returns a runner that feeds ps from store.
 func NewRunner(store eventstore.Store, ps ...Projection) *Runner {
-	return &Runner{store: store, ps: append([]Projection(nil), ps...)}
+	ps = append([]Projection(nil), ps...)
+	return &Runner{store: store, ps: ps, skip: unread(ps)}
+}
+
+// unread returns the known event types none of ps reads, if all of them are
+// Selective, and nil if not.
+func unread(ps []Projection) map[string]bool {
+	sel := make([]Selective, 0, len(ps))
+	for _, p := range ps {
+		s, ok := p.(Selective)
+		if !ok {
+			return nil
+		}
+		sel = append(sel, s)
+	}
+	skip := map[string]bool{}
+	for _, typ := range domain.EventTypes() {
+		if !slices.ContainsFunc(sel, func(s Selective) bool { return s.Reads(typ) }) {
+			skip[typ] = true
+		}
+	}
+	return skip
+}
+
+// decode is d.Decode, but for a record of a type no projection reads,
+// which is not decoded (see Selective).
+func (r *Runner) decode(d *Decoder, rec *eventstore.Record) (Envelope, error) {
+	if r.skip[rec.Type] {
+		return Envelope{Stream: rec.Stream, Version: rec.Version, Position: rec.Position, ID: rec.ID}, nil
+	}
+	return d.Decode(*rec)
 }
 
 // Position returns the lowest position among the projections: the runner
@@ -44,14 +77,15 @@ func (r *Runner) Position() eventstore.Position {
 }
 
 // Apply decodes rec and applies it to every projection that has not seen
-// it. A record every projection has seen is not even decoded. Errors are a
-// *DecodeError, or a projection's error wrapped with its name and the
-// record's position.
+// it. A record every projection has seen is not even decoded, nor is one
+// of a type none of them reads (see Selective). Errors are a *DecodeError,
+// or a projection's error wrapped with its name and the record's position.
 func (r *Runner) Apply(rec eventstore.Record) error {
 	if r.Position() >= rec.Position {
 		return nil
 	}
-	e, err := Decode(rec)
+	var d Decoder
+	e, err := r.decode(&d, &rec)
 	if err != nil {
 		return err
 	}
@@ -119,7 +153,7 @@ func (r *Runner) CatchUp(ctx context.Context) error {
 	for range workers {
 		go func() {
 			for b := range work {
-				b.decode()
+				b.decode(r)
 				close(b.ready)
 			}
 		}()
@@ -178,6 +212,12 @@ func (r *Runner) CatchUp(ctx context.Context) error {
 // (and strings, whose bytes a Decoder never rewrites), so that CatchUp may
 // decode each batch into the events of an earlier one.
 type eventCopier interface{ copiesEvents() }
+
+var (
+	_ Selective = (*NodeList)(nil)
+	_ Selective = (*Charges)(nil)
+	_ Selective = (*Inventory)(nil)
+)
 
 func (*NodeList) copiesEvents()  {}
 func (*Charges) copiesEvents()   {}
@@ -241,13 +281,13 @@ func (b *batch) recycle(free chan<- *batch) {
 	}
 }
 
-func (b *batch) decode() {
+func (b *batch) decode(r *Runner) {
 	if cap(b.envs) < len(b.recs) {
 		b.envs = make([]Envelope, 0, len(b.recs))
 	}
 	d := &b.dec
-	for _, rec := range b.recs {
-		e, err := d.Decode(rec)
+	for i := range b.recs {
+		e, err := r.decode(d, &b.recs[i])
 		if err != nil {
 			b.err = err
 			return

@@ -319,3 +319,90 @@ func TestCatchUpCheckpointFailure(t *testing.T) {
 		t.Errorf("after a failed and a second CatchUp, the projections differ from a rebuild:\n%s", diff(got, want))
 	}
 }
+
+// TestSelectiveSkipsUnreadTypes checks that projections fed only the types
+// they read (the Runner skips decoding the others, see Selective) end in
+// the same state, at the same position, as projections fed every event.
+// Each projection on its own and node lists with charges (the issue's
+// rebuild) are checked, so that a type a projection reads but does not
+// claim in Reads shows up as a difference.
+func TestSelectiveSkipsUnreadTypes(t *testing.T) {
+	t.Parallel()
+	st := eventstore.NewMemory()
+	end := gen.New(st).Random(29, 20000)
+	head, _ := st.Head(t.Context())
+	instants := instantsOf(end, 5)
+	for _, tc := range []struct {
+		name string
+		pick func(s set) []projections.Projection
+	}{
+		{"nodelist", func(s set) []projections.Projection { return []projections.Projection{s.nl} }},
+		{"charges", func(s set) []projections.Projection { return []projections.Projection{s.ch} }},
+		{"inventory", func(s set) []projections.Projection { return []projections.Projection{s.inv} }},
+		{"nodelist+charges", func(s set) []projections.Projection { return []projections.Projection{s.nl, s.ch} }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			skipped, all := newProjections(domain.Policy{}), newProjections(domain.Policy{})
+			if err := projections.NewRunner(st, tc.pick(skipped)...).CatchUp(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			var hidden []projections.Projection
+			for _, p := range tc.pick(all) {
+				hidden = append(hidden, onlyApply{p}) // not Selective: every event decoded
+			}
+			if err := projections.NewRunner(st, hidden...).CatchUp(t.Context()); err != nil {
+				t.Fatal(err)
+			}
+			for _, p := range tc.pick(skipped) {
+				if p.Position() != head {
+					t.Errorf("%s at position %d, want %d: skipped records must move it too", p.Name(), p.Position(), head)
+				}
+			}
+			if got, want := dump(skipped, instants...), dump(all, instants...); got != want {
+				t.Errorf("fed only what they read, the projections differ from those fed everything:\n%s", diff(got, want))
+			}
+		})
+	}
+}
+
+// TestSkippedRecordsAreNotRead checks what skipping means for bad records:
+// a damaged record of a known type that no projection fed reads does not
+// stop the Runner (it could not change them); the same record stops a
+// Runner that feeds a projection reading it; a record of an unknown type
+// stops every Runner.
+func TestSkippedRecordsAreNotRead(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		typ        string
+		nodesFail  bool // a Runner feeding the node list alone stops
+		stocksFail bool // a Runner feeding the inventory stops
+	}{
+		{domain.TypeStockTaken, false, true},
+		{"pool.resized", true, true},
+	} {
+		st := eventstore.NewMemory()
+		b := gen.New(st)
+		b.Create(at(t, "2026-03-10T10:00:00+08:00"), "acme", "p1", 2)
+		b.AppendRaw("stock-x", tc.typ, []byte(`{"v":1,garbage`), at(t, "2026-03-10T11:00:00+08:00"))
+		b.ScaleOut(at(t, "2026-03-10T12:00:00+08:00"), "p1", 1)
+		head, _ := st.Head(t.Context())
+		for _, c := range []struct {
+			p    projections.Projection
+			fail bool
+		}{
+			{projections.NewNodeList(projections.Options{}), tc.nodesFail},
+			{projections.NewInventory(nil, projections.Options{}), tc.stocksFail},
+		} {
+			err := projections.NewRunner(st, c.p).CatchUp(t.Context())
+			var de *projections.DecodeError
+			switch {
+			case c.fail && !errors.As(err, &de):
+				t.Errorf("%s, record of type %s: err = %v, want a *DecodeError", c.p.Name(), tc.typ, err)
+			case !c.fail && err != nil:
+				t.Errorf("%s, record of type %s: err = %v, want nil (it does not read the type)", c.p.Name(), tc.typ, err)
+			case !c.fail && c.p.Position() != head:
+				t.Errorf("%s at position %d, want %d", c.p.Name(), c.p.Position(), head)
+			}
+		}
+	}
+}
