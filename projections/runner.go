@@ -18,7 +18,9 @@ import (
 // subscription). Each record is decoded once and given to every projection
 // that has not seen it. It stops with a *DecodeError at the first record
 // it cannot decode, before any projection has been given it: an event
-// skipped would make every figure after it silently wrong.
+// skipped would make every figure after it silently wrong. (A record of a
+// known type that none of its projections reads is not decoded at all; see
+// Selective.)
 //
 // A Runner is not safe for concurrent use: one goroutine runs it, while
 // other goroutines query its projections.
