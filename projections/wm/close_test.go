@@ -20,11 +20,11 @@ import (
 // under such a callback: "send on closed channel" kills the process. That
 // was seen once in CI, in many runs; this test cannot make it happen at
 // will, but runs the close path a few dozen times a run, under -race in CI.
-// It checks what a close must do: return nil, log no error, and lose nothing (every
-// message is acknowledged by one subscriber or another in the end; a
-// closed Subscriber gives its message in flight back for redelivery at
-// once, and one the server pushed just as the subscription ended comes
-// back after AckWait).
+// It checks what a close must do: return nil, log no error, and lose
+// nothing (every message is acknowledged by one subscriber or another in
+// the end; a closed Subscriber gives its message in flight back for
+// redelivery at once, and one the server pushed just as the subscription
+// ended comes back after AckWait).
 func TestSubscriberClosesWhileMessagesFlow(t *testing.T) {
 	t.Parallel()
 	url := startNATS(t)
