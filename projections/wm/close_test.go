@@ -9,6 +9,8 @@ import (
 
 	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill/message"
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
 
 	"github.com/respool/respool/projections/wm"
 )
@@ -81,4 +83,60 @@ func TestSubscriberClosesWhileMessagesFlow(t *testing.T) {
 	for _, m := range logs.Captured()[watermill.ErrorLogLevel] {
 		t.Errorf("a subscriber logged an error: %s: %v", m.Msg, m.Err)
 	}
+}
+
+// TestSubscriberClosesWithoutServer closes a subscriber whose server has
+// gone away (its connection is trying to reconnect), so that it cannot
+// drain: Close must still return promptly, with no error, and log none.
+func TestSubscriberClosesWithoutServer(t *testing.T) {
+	t.Parallel()
+	srv, err := server.NewServer(&server.Options{
+		Host: "127.0.0.1", Port: server.RANDOM_PORT, JetStream: true,
+		StoreDir: t.TempDir(), NoLog: true, NoSigs: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Start()
+	if !srv.ReadyForConnections(10 * time.Second) {
+		t.Fatal("nats-server did not start")
+	}
+	url := srv.ClientURL()
+	js := wm.JetStream{Durable: "gone", Memory: true}.WithDefaults()
+	provision(t, url, js)
+	logs := watermill.NewCaptureLogger()
+	sub, err := js.NewSubscriber(url, logs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sub.Subscribe(context.Background(), js.Subject); err != nil {
+		t.Fatal(err)
+	}
+	srv.Shutdown()
+	srv.WaitForShutdown()
+	// Close must find the connection reconnecting, so that it takes the
+	// path for a connection it cannot drain.
+	deadline := time.Now().Add(10 * time.Second)
+	for sub.ConnStatus() == nats.CONNECTED {
+		if time.Now().After(deadline) {
+			t.Fatal("the connection did not notice the server going away")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+
+	done := make(chan error, 1)
+	start := time.Now()
+	go func() { done <- sub.Close() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("Close: %v", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("Close did not return within 30s of the server going away")
+	}
+	for _, m := range logs.Captured()[watermill.ErrorLogLevel] {
+		t.Errorf("the subscriber logged an error: %s: %v", m.Msg, m.Err)
+	}
+	t.Logf("closed in %v", time.Since(start))
 }
