@@ -37,7 +37,7 @@ func NewRunner(store eventstore.Store, ps ...Projection) *Runner {
 }
 
 // unread returns the known event types none of ps reads, if all of them are
-// Selective, and nil if not.
+// Selective, and nil if not or if there are none.
 func unread(ps []Projection) map[string]bool {
 	sel := make([]Selective, 0, len(ps))
 	for _, p := range ps {
@@ -52,6 +52,9 @@ func unread(ps []Projection) map[string]bool {
 		if !slices.ContainsFunc(sel, func(s Selective) bool { return s.Reads(typ) }) {
 			skip[typ] = true
 		}
+	}
+	if len(skip) == 0 {
+		return nil // no lookup per record
 	}
 	return skip
 }

@@ -9,7 +9,6 @@ import (
 
 	"github.com/ThreeDotsLabs/watermill"
 	"github.com/ThreeDotsLabs/watermill/message"
-	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 
 	"github.com/respool/respool/projections/wm"
@@ -90,17 +89,7 @@ func TestSubscriberClosesWhileMessagesFlow(t *testing.T) {
 // drain: Close must still return promptly, with no error, and log none.
 func TestSubscriberClosesWithoutServer(t *testing.T) {
 	t.Parallel()
-	srv, err := server.NewServer(&server.Options{
-		Host: "127.0.0.1", Port: server.RANDOM_PORT, JetStream: true,
-		StoreDir: t.TempDir(), NoLog: true, NoSigs: true,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	go srv.Start()
-	if !srv.ReadyForConnections(10 * time.Second) {
-		t.Fatal("nats-server did not start")
-	}
+	srv := startServer(t)
 	url := srv.ClientURL()
 	js := wm.JetStream{Durable: "gone", Memory: true}.WithDefaults()
 	provision(t, url, js)

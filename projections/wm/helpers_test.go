@@ -22,8 +22,15 @@ import (
 )
 
 // startNATS starts a real NATS server with JetStream on a random port of
-// 127.0.0.1, storing in a temporary directory, for the length of the test.
+// 127.0.0.1, storing in a temporary directory, for the length of the test,
+// and returns its URL.
 func startNATS(t testing.TB) string {
+	t.Helper()
+	return startServer(t).ClientURL()
+}
+
+// startServer is startNATS for a test that stops the server itself.
+func startServer(t testing.TB) *server.Server {
 	t.Helper()
 	s, err := server.NewServer(&server.Options{
 		Host: "127.0.0.1", Port: server.RANDOM_PORT, JetStream: true,
@@ -40,7 +47,7 @@ func startNATS(t testing.TB) string {
 		s.Shutdown()
 		s.WaitForShutdown()
 	})
-	return s.ClientURL()
+	return s
 }
 
 // provision creates the streams and the durable consumer, and returns a
