@@ -7,9 +7,9 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
+	"unsafe"
 
 	"github.com/respool/respool/domain"
 	"github.com/respool/respool/eventstore"
@@ -504,8 +504,8 @@ func (s *Service) commit(ctx context.Context, d domain.Decision, stock string, s
 		}
 		for _, e := range d.Stock {
 			se.state.Evolve(e)
-			se.last = e.EventMeta().At
 		}
+		se.last = lastAt(d.Stock)
 		tookStock = true
 	}
 	if len(d.Account) > 0 {
@@ -515,8 +515,8 @@ func (s *Service) commit(ctx context.Context, d domain.Decision, stock string, s
 		}
 		for _, e := range d.Account {
 			ae.state.Evolve(e)
-			ae.last = e.EventMeta().At
 		}
+		ae.last = lastAt(d.Account)
 		rateAfter = ae.state.Rate
 		tookAccount = true
 	}
@@ -527,8 +527,8 @@ func (s *Service) commit(ctx context.Context, d domain.Decision, stock string, s
 		created := !pe.state.Exists()
 		for _, e := range d.Pool {
 			pe.state.Evolve(e, s.policy)
-			pe.last = e.EventMeta().At
 		}
+		pe.last = lastAt(d.Pool)
 		if created && pe.state.Exists() {
 			s.mu.Lock()
 			s.byAcct[pe.state.Account] = append(s.byAcct[pe.state.Account], id)
@@ -635,16 +635,21 @@ func (s *Service) append(ctx context.Context, stream string, v uint64, events []
 	}
 	recs := sc.recs[:len(events)]
 	cmd := events[0].EventMeta().Command
-	// All ids share one string: one allocation per append rather than one
-	// per event. Offsets stay on the stack.
+	// The ids are cut from the scratch's block of id bytes, which is only
+	// ever appended to: an id handed out is never written again, so it is a
+	// true string, and a block serves many appends (one allocation per
+	// block rather than one per append). Offsets stay on the stack.
 	var endsArr [64]int
 	ends := endsArr[:0]
 	if 2*len(events) > len(endsArr) {
 		ends = make([]int, 0, 2*len(events))
 	}
-	var ids strings.Builder // its String does not copy
-	ids.Grow(len(events) * (len(stream) + len(cmd) + len(tag) + 8))
-	var num [20]byte
+	idLen := len(events) * (len(stream) + len(cmd) + len(tag) + 23)
+	if cap(sc.ids)-len(sc.ids) < idLen {
+		sc.ids = make([]byte, 0, max(idBlock, idLen))
+	}
+	ids := sc.ids
+	idStart := len(ids)
 	buf := sc.buf[:0]
 	sc.enc.Reset()
 	for i, e := range events {
@@ -652,22 +657,23 @@ func (s *Service) append(ctx context.Context, stream string, v uint64, events []
 		if buf, err = sc.enc.Append(buf, e); err != nil {
 			return eventstore.AppendResult{}, err
 		}
-		ids.WriteString(stream)
-		ids.WriteByte('/')
-		ids.WriteString(string(cmd))
-		ids.WriteByte('/')
+		ids = append(ids, stream...)
+		ids = append(ids, '/')
+		ids = append(ids, cmd...)
+		ids = append(ids, '/')
 		if tag != "" {
-			ids.WriteString(tag)
-			ids.WriteByte('/')
+			ids = append(ids, tag...)
+			ids = append(ids, '/')
 		}
-		ids.Write(strconv.AppendUint(num[:0], v+uint64(i)+1, 10))
-		ends = append(ends, len(buf), ids.Len())
+		ids = strconv.AppendUint(ids, v+uint64(i)+1, 10)
+		ends = append(ends, len(buf), len(ids))
 	}
 	if cap(buf) <= 64<<10 {
 		sc.buf = buf // a rare huge append does not stay in the pool
 	}
-	all := ids.String()
-	start, idStart := 0, 0
+	sc.ids = ids // within the capacity reserved above: the block did not move
+	all := unsafe.String(unsafe.SliceData(ids), len(ids))
+	start := 0
 	for i, e := range events {
 		recs[i] = eventstore.Event{
 			ID: all[idStart:ends[2*i+1]], Type: e.EventType(), Data: buf[start:ends[2*i]:ends[2*i]],
@@ -683,26 +689,47 @@ type appendScratch struct {
 	recs []eventstore.Event
 	buf  []byte
 	enc  domain.Encoder
+	ids  []byte // the block ids are cut from; bytes below len are never written again
 }
 
+// idBlock is the size of a block of event ids: about 150 of them.
+const idBlock = 4 << 10
+
 var scratchPool = sync.Pool{New: func() any { return new(appendScratch) }}
+
+// lastAt is the instant of the last of events, which is not empty.
+func lastAt(events []domain.Event) time.Time { return events[len(events)-1].EventMeta().At }
 
 // metadata is the JSON metadata kept beside each event: the account, the
 // command, and what caused it (the command itself, or "undo" for a
 // compensation).
 func metadata(m domain.Meta, tag string) []byte {
-	b := make([]byte, 0, 64+len(m.Account)+2*len(m.Command))
+	b := make([]byte, 0, 64+len(m.Account)+2*len(m.Command)+len(tag))
 	b = append(b, `{"account":`...)
-	b = strconv.AppendQuote(b, string(m.Account))
+	b = appendQuoted(b, string(m.Account))
 	b = append(b, `,"command":`...)
-	b = strconv.AppendQuote(b, string(m.Command))
+	b = appendQuoted(b, string(m.Command))
 	b = append(b, `,"causation":`...)
 	if tag != "" {
-		b = strconv.AppendQuote(b, string(m.Command)+"/"+tag)
+		b = appendQuoted(b, string(m.Command)+"/"+tag)
 	} else {
-		b = strconv.AppendQuote(b, string(m.Command))
+		b = appendQuoted(b, string(m.Command))
 	}
 	return append(b, '}')
+}
+
+// appendQuoted appends s quoted. Ids are plain (printable ASCII, no quote or
+// backslash: domain.ValidID), so they are written as they are; anything else
+// goes through strconv.AppendQuote.
+func appendQuoted(b []byte, s string) []byte {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < ' ' || c > '~' || c == '"' || c == '\\' {
+			return strconv.AppendQuote(b, s)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"')
 }
 
 func (s *Service) handleAccount(ctx context.Context, at time.Time, c domain.Cmd, cmd domain.Command) (Result, error) {

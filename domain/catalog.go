@@ -107,7 +107,7 @@ func NewRateCard(currency string, flavors ...Flavor) (*RateCard, error) {
 			f.Stock = s
 		}
 		rc.flavors[f.ID] = f
-		rc.prices[f.ID] = Prices{Currency: currency, Hourly: f.Hourly, Monthly: f.Monthly, Yearly: f.YearlyPrice()}
+		rc.prices[f.ID] = Prices{Currency: currency, Hourly: f.Hourly.withText(), Monthly: f.Monthly.withText(), Yearly: f.YearlyPrice().withText()}
 		rc.ids = append(rc.ids, f.ID)
 	}
 	sort.Slice(rc.ids, func(i, j int) bool { return rc.ids[i] < rc.ids[j] })

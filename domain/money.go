@@ -52,6 +52,15 @@ func MustMoney(s string) Money {
 	return m
 }
 
+// withText returns m with its text kept, for an amount written often (a
+// rate card's prices, computed or parsed).
+func (m Money) withText() Money {
+	if m.s == "" {
+		m.s = m.d.String()
+	}
+	return m
+}
+
 // MoneyFromDecimal wraps d; it rejects negative amounts (R31).
 func MoneyFromDecimal(d decimal.Decimal) (Money, error) {
 	if d.Sign() < 0 {

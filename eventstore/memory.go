@@ -79,11 +79,12 @@ import (
 // A Memory must not be copied after first use.
 type Memory struct {
 	mu       sync.RWMutex
-	log      [][]slot // the global log, in chunks (see chunkBits)
-	head     Position // the last position (and the number of records)
-	streams  map[string]*memStream
-	names    []string // stream names, by slot.stream
-	types    []string // event types, by slot.typ
+	log      [][]slot          // the global log, in chunks (see chunkBits)
+	head     Position          // the last position (and the number of records)
+	streams  map[string]uint32 // a stream's index in names and pos
+	names    []string          // stream names, by slot.stream
+	pos      [][]Position      // by stream index: pos[i][v-1] is the position of version v
+	types    []string          // event types, by slot.typ
 	typeIdx  map[string]uint32
 	lastType uint32      // the index typeIndex returned last
 	text     [][]byte    // the blocks the records' bytes are in, by slot.block
@@ -97,13 +98,6 @@ type Memory struct {
 	// subscriber allocate nothing for it.
 	wakeMu sync.Mutex
 	wake   chan struct{}
-}
-
-// memStream is one stream's index into the global log: pos[v-1] is the
-// position of the event with version v.
-type memStream struct {
-	index uint32 // in Memory.names
-	pos   []Position
 }
 
 // slot is a record as the log keeps it, without pointers. Its ID and Data
@@ -124,7 +118,7 @@ type slot struct {
 // writes slots into the free places of the last chunk, and adds a chunk when
 // it is full. So appends never copy slots, and what readers see never
 // changes: the slots below head, the chunks in Memory.log, the names, types
-// and blocks of bytes below their lengths and the elements of memStream.pos
+// and blocks of bytes below their lengths and the elements of each stream's pos
 // below its length are written once, under mu, and never again. A reader
 // takes a view (the slices and head, or a stream's positions) under
 // mu.RLock and reads through it after unlocking, without copying, while
@@ -217,7 +211,7 @@ var _ Store = (*Memory)(nil)
 
 // NewMemory returns an empty in-memory store. See [Memory] for its semantics.
 func NewMemory() *Memory {
-	return &Memory{streams: make(map[string]*memStream)}
+	return &Memory{streams: make(map[string]uint32)}
 }
 
 // Append implements [Store.Append]. See [Memory] for what it keeps and shares.
@@ -239,10 +233,10 @@ func (m *Memory) Append(ctx context.Context, stream string, expected Expected, e
 		m.mu.Unlock()
 		return AppendResult{}, ErrClosed
 	}
-	s := m.streams[stream]
+	index, exists := m.streams[stream]
 	var cur Version
-	if s != nil {
-		cur = Version(len(s.pos))
+	if exists {
+		cur = Version(len(m.pos[index]))
 	}
 	if !expected.Matches(cur) {
 		m.mu.Unlock()
@@ -251,19 +245,21 @@ func (m *Memory) Append(ctx context.Context, stream string, expected Expected, e
 	if len(events) == 0 {
 		var last Position
 		if cur > 0 {
-			last = s.pos[cur-1]
+			last = m.pos[index][cur-1]
 		}
 		m.mu.Unlock()
 		return AppendResult{Version: cur, Position: last}, nil
 	}
-	if s == nil {
+	if !exists {
 		if m.streams == nil {
-			m.streams = make(map[string]*memStream)
+			m.streams = make(map[string]uint32)
 		}
-		s = &memStream{index: uint32(len(m.names)), pos: make([]Position, 0, max(len(events), 4))}
+		index = uint32(len(m.names))
 		m.names = append(m.names, stream)
-		m.streams[stream] = s
+		m.pos = append(m.pos, make([]Position, 0, max(len(events), 4)))
+		m.streams[stream] = index
 	}
+	pos := m.pos[index]
 	head := m.head
 	var r0 *slot // the previous event's
 	for i := range events {
@@ -281,7 +277,7 @@ func (m *Memory) Append(ctx context.Context, stream string, expected Expected, e
 		r := &m.log[head>>chunkBits][head&chunkMask]
 		head++
 		cur++
-		*r = slot{version: cur, sec: e.Time.Unix(), nsec: int32(e.Time.Nanosecond()), stream: s.index, typ: m.typeIndex(e.Type)}
+		*r = slot{version: cur, sec: e.Time.Unix(), nsec: int32(e.Time.Nanosecond()), stream: index, typ: m.typeIndex(e.Type)}
 		if i > 0 && sameBytes(e.Metadata, events[i-1].Metadata) {
 			r.mdBlock, r.mdOff, r.nMeta = r0.mdBlock, r0.mdOff, r0.nMeta
 		} else {
@@ -291,13 +287,14 @@ func (m *Memory) Append(ctx context.Context, stream string, expected Expected, e
 		r.block, r.off = m.reserve(len(e.ID) + len(e.Data))
 		r.nID, r.nData = put(m, e.ID), put(m, e.Data)
 		r0 = r
-		if len(s.pos) == cap(s.pos) {
+		if len(pos) == cap(pos) {
 			// Double rather than let append grow large slices by 1.25: fewer
 			// copies of a hot stream's index.
-			s.pos = append(make([]Position, 0, 2*cap(s.pos)), s.pos...)
+			pos = append(make([]Position, 0, 2*cap(pos)), pos...)
 		}
-		s.pos = append(s.pos, head)
+		pos = append(pos, head)
 	}
+	m.pos[index] = pos
 	m.head = head
 	wake := m.wake
 	m.wake = nil
@@ -401,11 +398,11 @@ func (m *Memory) streamView(ctx context.Context, stream string, after Version) (
 	if m.closed.Load() {
 		return nil, logView{}, ErrClosed
 	}
-	s := m.streams[stream]
-	if s == nil || Version(len(s.pos)) <= after {
+	index, ok := m.streams[stream]
+	if !ok || Version(len(m.pos[index])) <= after {
 		return nil, logView{}, nil
 	}
-	return s.pos[after:], m.viewLocked(), nil
+	return m.pos[index][after:], m.viewLocked(), nil
 }
 
 // ReadAll implements [Store.ReadAll]. The records share their Data and
@@ -516,8 +513,8 @@ func (m *Memory) StreamVersion(ctx context.Context, stream string) (Version, err
 	if m.closed.Load() {
 		return 0, ErrClosed
 	}
-	if s := m.streams[stream]; s != nil {
-		return Version(len(s.pos)), nil
+	if index, ok := m.streams[stream]; ok {
+		return Version(len(m.pos[index])), nil
 	}
 	return 0, nil
 }
@@ -547,7 +544,7 @@ func (m *Memory) Close() error {
 	m.closed.Store(true)
 	m.log = nil
 	m.head = 0
-	m.streams = nil
+	m.streams, m.pos = nil, nil
 	m.names, m.types, m.typeIdx, m.lastType, m.text, m.used, m.nText = nil, nil, nil, 0, nil, 0, 0
 	wake := m.wake
 	m.wake = nil
