@@ -60,6 +60,12 @@
 //     retention, deletion, arrears) are carried out by [Service.Advance],
 //     each at its own instant, from a due-time queue; Handle advances to the
 //     command's instant first. One Service should drive Advance for a store.
+//   - Memory: a Service keeps the state of at most Config.PoolCache pools
+//     (DefaultPoolCache, 4096) between commands, plus those with a
+//     transition due, and reads any other back from its stream when it is
+//     next used; accounts and stock items are always kept. What the pools
+//     it let go of leave behind is their ids, for the account's list of
+//     pools (Service.Pools) and to know that they exist.
 //   - Instants are kept to the whole second (R28 accrues per second, and
 //     the balance and the bill must count the same seconds). An instant
 //     earlier than a stream's last event is moved up to it, so each

@@ -197,7 +197,12 @@ func (s *Service) transition(ctx context.Context, it dueItem) error {
 	if err != nil {
 		return fmt.Errorf("respool: %s of pool %s due %s: %w", it.kind, it.pool, it.at.Format(time.RFC3339), err)
 	}
-	pe.mu.Lock()
+	// The Service may have let go of pe while the transition was under way
+	// (nothing was due in it then): look at the pool's entry now.
+	pe, err = s.lockPool(ctx, it.pool)
+	if err != nil {
+		return err
+	}
 	defer pe.mu.Unlock()
 	if pe.state.Version == version {
 		// Nothing happened: the same transition must not come back at the

@@ -1,6 +1,7 @@
 package respool
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -27,7 +28,19 @@ type Config struct {
 	// MaxRetries bounds how often a command is decided again after a
 	// concurrent writer (another process sharing the store) won. 0: 8.
 	MaxRetries int
+	// PoolCache is how many pools' states the Service keeps in memory
+	// between commands. 0: DefaultPoolCache; negative: every pool. A pool
+	// with a transition due (an expiry, a renewal attempt, a deletion) is
+	// always kept, beyond the bound if need be; any other is let go when
+	// the cache is full and it has not been used for a while, and read back
+	// from the store when next used. Restarting (New) folds the whole log,
+	// then lets go of what is beyond the bound.
+	PoolCache int
 }
+
+// DefaultPoolCache is the pools a Service keeps in memory by default: about
+// 5 to 10 MB of state for pools of a few nodes.
+const DefaultPoolCache = 4096
 
 // Validate reports a configuration that cannot work.
 func (c Config) Validate() error {
@@ -60,10 +73,13 @@ type Result struct {
 // read, and carries out what the rules make due in time (Advance). It is
 // safe for concurrent use.
 //
-// A Service caches the state of every stream it has touched and refreshes a
-// stream from the store before each decision, so several Services (several
-// processes) can share one store: optimistic concurrency on append keeps
-// them correct, and a command that loses a race is decided again. Within
+// A Service caches the state of the streams it has touched (of pools, up to
+// Config.PoolCache of them, and always those with a transition due) and
+// decides on that state; the version it appends with makes the store reject
+// a decision on a stale cache, and then the streams are read again and the
+// command decided again. So several Services (several processes) can share
+// one store: optimistic concurrency on append keeps them correct. A pool the
+// Service has let go of is read back from the store when next used. Within
 // one Service, commands on the same streams are serialized by locks taken in
 // a fixed order (stock, account, pool), so in-process races never conflict.
 // Time-driven transitions (Advance) are driven by one Service: its due-time
@@ -75,12 +91,19 @@ type Service struct {
 	cal     domain.Calendar
 	retries int
 
-	mu         sync.Mutex // guards the maps below
+	mu         sync.Mutex // guards the maps below, the ring and the hand
 	stockNames map[[2]string]string
-	pools      map[domain.PoolID]*poolEntry
-	accounts   map[domain.AccountID]*accountEntry
-	stocks     map[string]*stockEntry
-	byAcct     map[domain.AccountID][]domain.PoolID
+	// pools holds every pool the Service knows of: nil for one it has let
+	// go of (see Config.PoolCache), whose state is in the store only.
+	pools map[domain.PoolID]*poolEntry
+	// ring holds the pools kept, for the CLOCK that picks which to let go
+	// of; hand is where the CLOCK stands. poolCache < 0: no bound.
+	ring      []*poolEntry
+	hand      int
+	poolCache int
+	accounts  map[domain.AccountID]*accountEntry
+	stocks    map[string]*stockEntry
+	byAcct    map[domain.AccountID][]domain.PoolID
 
 	due       dueQueue
 	advanceMu sync.Mutex // one Advance at a time
@@ -88,10 +111,19 @@ type Service struct {
 
 type poolEntry struct {
 	mu     sync.Mutex
+	id     domain.PoolID
 	stream string // "pool-ID", built once
 	state  domain.Pool
 	last   time.Time // instant of the last event
 	due    dueKey    // the queue entry in force
+	// stale: the pool was let go of before, so this entry must be read
+	// from the store before its state means anything. Under mu.
+	stale bool
+	// gone: this entry was let go of; whoever locks it must fetch the
+	// pool's entry again. Written under both Service.mu and mu.
+	gone bool
+	// used is the CLOCK's reference bit. Under Service.mu.
+	used bool
 }
 
 type accountEntry struct {
@@ -129,6 +161,7 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 		store: cfg.Store, catalog: cfg.Catalog, policy: cfg.Policy,
 		cal: cfg.Policy.Calendar(), retries: cfg.MaxRetries,
 		pools:      make(map[domain.PoolID]*poolEntry),
+		poolCache:  -1, // while loading: every pool is folded in full
 		accounts:   make(map[domain.AccountID]*accountEntry),
 		stocks:     make(map[string]*stockEntry),
 		byAcct:     make(map[domain.AccountID][]domain.PoolID),
@@ -137,6 +170,10 @@ func New(ctx context.Context, cfg Config) (*Service, error) {
 	if err := s.load(ctx); err != nil {
 		return nil, err
 	}
+	s.poolCache = cmp.Or(cfg.PoolCache, DefaultPoolCache)
+	s.mu.Lock()
+	s.trim()
+	s.mu.Unlock()
 	return s, nil
 }
 
@@ -188,15 +225,138 @@ func (s *Service) load(ctx context.Context) error {
 	return nil
 }
 
+// poolEntry returns the pool's entry, making one if the Service keeps none
+// (stale if it has let go of the pool). Lock it with lockPool, which checks
+// that it is still the pool's entry and reads it back if stale.
 func (s *Service) poolEntry(id domain.PoolID) *poolEntry {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	e := s.pools[id]
+	e, known := s.pools[id]
 	if e == nil {
-		e = &poolEntry{stream: domain.PoolStream(id)}
+		e = &poolEntry{id: id, stream: domain.PoolStream(id), stale: known, used: true}
 		s.pools[id] = e
+		s.keep(e)
 	}
+	e.used = true
 	return e
+}
+
+// lockPool returns the pool's entry, locked, with its state read from the
+// store if the Service had let go of it.
+func (s *Service) lockPool(ctx context.Context, id domain.PoolID) (*poolEntry, error) {
+	for {
+		pe := s.poolEntry(id)
+		if testHookLockPool != nil {
+			testHookLockPool(id)
+		}
+		pe.mu.Lock()
+		if pe.gone { // let go of between poolEntry and Lock
+			pe.mu.Unlock()
+			continue
+		}
+		if pe.stale {
+			if err := s.refreshPool(ctx, id, pe); err != nil {
+				pe.mu.Unlock()
+				return nil, err
+			}
+			pe.stale = false
+		}
+		return pe, nil
+	}
+}
+
+// testHookLockPool, when set (by tests), runs in lockPool between fetching
+// an entry and locking it.
+var testHookLockPool func(domain.PoolID)
+
+// keep puts a new entry in the ring. When the ring is full, a CLOCK picks
+// the pool to let go of (see victim), and e takes its place; if none can go,
+// the ring grows. A ring over the bound (it grew while pools had something
+// due) lets go of one more pool at each new entry, so that it shrinks back.
+// The caller holds s.mu.
+func (s *Service) keep(e *poolEntry) {
+	bound := max(s.poolCache, 1)
+	if s.poolCache < 0 || len(s.ring) < bound {
+		s.ring = append(s.ring, e)
+		return
+	}
+	i, ok := s.victim(e)
+	if !ok {
+		s.ring = append(s.ring, e)
+		return
+	}
+	s.ring[i] = e
+	if len(s.ring) > bound {
+		if j, ok := s.victim(e); ok {
+			last := len(s.ring) - 1
+			s.ring[j], s.ring[last] = s.ring[last], nil
+			s.ring = s.ring[:last]
+			if s.hand >= last {
+				s.hand = 0
+			}
+		}
+	}
+}
+
+// victim moves the CLOCK's hand over the ring to a pool it lets go of, and
+// returns its index: it gives an entry used since the hand last passed a
+// second chance, and lets go of the first that is not used, has nothing due
+// and is not locked. It gives up after 16 entries that cannot go (due,
+// locked, or except). The caller holds s.mu.
+func (s *Service) victim(except *poolEntry) (int, bool) {
+	for skipped := 0; skipped < 16; {
+		i := s.hand
+		v := s.ring[i]
+		s.hand = (i + 1) % len(s.ring)
+		switch {
+		case v == except:
+			skipped++
+		case v.used:
+			v.used = false
+		case s.letGo(v):
+			return i, true
+		default:
+			skipped++
+		}
+	}
+	return 0, false
+}
+
+// letGo drops v from the pools kept, unless it has a transition due or is
+// locked. A pool that exists is remembered as known (a nil entry), so that
+// its next entry is read back from the store. The caller holds s.mu.
+func (s *Service) letGo(v *poolEntry) bool {
+	if !v.mu.TryLock() {
+		return false
+	}
+	defer v.mu.Unlock()
+	if v.due != (dueKey{}) {
+		return false
+	}
+	v.gone = true
+	if v.stale || v.state.Version > 0 {
+		s.pools[v.id] = nil
+	} else {
+		delete(s.pools, v.id) // never written: nothing to read back
+	}
+	return true
+}
+
+// trim lets go of pools until the ring is within the bound (or only holds
+// pools that cannot go). The caller holds s.mu.
+func (s *Service) trim() {
+	if s.poolCache < 0 || len(s.ring) <= s.poolCache {
+		return
+	}
+	kept := s.ring[:0]
+	for i, v := range s.ring {
+		if len(kept)+len(s.ring)-i > s.poolCache && s.letGo(v) {
+			continue
+		}
+		kept = append(kept, v)
+	}
+	clear(s.ring[len(kept):])
+	s.ring, s.hand = kept, 0
 }
 
 func (s *Service) accountEntry(id domain.AccountID) *accountEntry {
@@ -239,7 +399,8 @@ func (s *Service) stockEntryFor(stream string) *stockEntry {
 // refresh folds into an entry the events other writers appended to its
 // stream since it was last read. The caller holds the entry's lock.
 func (s *Service) refresh(ctx context.Context, stream string, version uint64, apply func(domain.Event)) error {
-	var dec domain.Decoder
+	dec := decoders.Get().(*domain.Decoder)
+	defer decoders.Put(dec)
 	for rec, err := range s.store.ReadStream(ctx, stream, eventstore.Version(version)) {
 		if err != nil {
 			return fmt.Errorf("respool: reading %s: %w", stream, err)
@@ -253,9 +414,16 @@ func (s *Service) refresh(ctx context.Context, stream string, version uint64, ap
 	return nil
 }
 
+// decoders are the Decoders refresh reads with: a Decoder is 3.8 KB, too
+// much to clear for each command. One that has decoded before decodes as a
+// fresh one would (domain.FuzzDecoderRemembers).
+var decoders = sync.Pool{New: func() any { return new(domain.Decoder) }}
+
 func (s *Service) refreshPool(ctx context.Context, id domain.PoolID, pe *poolEntry) error {
 	return s.refresh(ctx, pe.stream, pe.state.Version, func(e domain.Event) {
-		if c, ok := e.(*domain.Created); ok && !pe.state.Exists() {
+		// A pool read back after the Service let go of it is in byAcct
+		// already.
+		if c, ok := e.(*domain.Created); ok && !pe.state.Exists() && !pe.stale {
 			s.mu.Lock()
 			s.byAcct[c.Account] = append(s.byAcct[c.Account], c.Pool)
 			s.mu.Unlock()
@@ -327,9 +495,11 @@ func (s *Service) handle(ctx context.Context, at time.Time, cmd domain.Command) 
 	}
 	// Find the pool's account and stock item; they never change after
 	// creation, and the decision checks them again under the locks.
-	pe := s.poolEntry(id)
-	pe.mu.Lock()
-	err := s.refreshPool(ctx, id, pe)
+	pe, err := s.lockPool(ctx, id)
+	if err != nil {
+		return Result{}, err
+	}
+	err = s.refreshPool(ctx, id, pe)
 	acct, stock := pe.state.Account, ""
 	if pe.state.Exists() {
 		stock = s.stockName(pe.state.Flavor, pe.state.Region)
@@ -361,8 +531,10 @@ func (s *Service) handlePool(ctx context.Context, at time.Time, id domain.PoolID
 	ae := s.accountEntry(acct)
 	ae.mu.Lock()
 	defer ae.mu.Unlock()
-	pe := s.poolEntry(id)
-	pe.mu.Lock()
+	pe, err := s.lockPool(ctx, id)
+	if err != nil {
+		return Result{}, err
+	}
 	defer pe.mu.Unlock()
 
 	var cmdID domain.CommandID
@@ -800,13 +972,10 @@ func sysID(kind string, id domain.PoolID, at time.Time) domain.CommandID {
 // Pool returns a copy of the pool's state as of the last event, as the acting
 // account sees it: another account's pool is not_found (R19).
 func (s *Service) Pool(ctx context.Context, account domain.AccountID, id domain.PoolID) (domain.Pool, error) {
-	s.mu.Lock()
-	pe := s.pools[id]
-	s.mu.Unlock()
-	if pe == nil {
-		pe = s.poolEntry(id)
+	pe, err := s.lockPool(ctx, id)
+	if err != nil {
+		return domain.Pool{}, err
 	}
-	pe.mu.Lock()
 	defer pe.mu.Unlock()
 	if err := s.refreshPool(ctx, id, pe); err != nil {
 		return domain.Pool{}, err

@@ -208,13 +208,20 @@ var shortReplay = respooltest.TimelineOptions{MaxPools: 3, MaxSpan: 40 * 24 * ti
 // projections rebuilt from the log prefix say, for every prefix
 // (ARCHITECTURE: projections are rebuildable).
 func TestProperty13_ReplayEqualsIncremental(t *testing.T) {
-	t.Run("any", func(t *testing.T) { check(t, replayProperty(shortReplay)) })
+	t.Run("any", func(t *testing.T) { check(t, replayProperty(shortReplay, 0)) })
 	arrears := shortReplay
 	arrears.SmallBalances = true // balances run out: arrears, grace, retention
-	t.Run("arrears", func(t *testing.T) { check(t, replayProperty(arrears)) })
+	t.Run("arrears", func(t *testing.T) { check(t, replayProperty(arrears, 0)) })
+	// A Service that keeps one pool in memory lets go of the others at
+	// every command on another pool and reads them back from the store: it
+	// must do exactly what one that keeps them all does (Config.PoolCache).
+	t.Run("one-pool-cache", func(t *testing.T) { check(t, replayProperty(shortReplay, 1)) })
+	t.Run("one-pool-cache-arrears", func(t *testing.T) { check(t, replayProperty(arrears, 1)) })
 }
 
-func replayProperty(opts respooltest.TimelineOptions) gopter.Prop {
+// replayProperty checks property 13; the Service under test (not the one
+// it is compared with) keeps at most cache pools in memory (0: the default).
+func replayProperty(opts respooltest.TimelineOptions, cache int) gopter.Prop {
 	return prop.ForAll(func(tl respooltest.Timeline, restartAt, deepAt uint32) (string, error) {
 		defer watchdog(tl.String)()
 		ctx := context.Background()
@@ -223,7 +230,7 @@ func replayProperty(opts respooltest.TimelineOptions) gopter.Prop {
 			return "", err
 		}
 		store := eventstore.NewMemory()
-		run, err := respooltest.Start(ctx, tl, respooltest.RunConfig{Store: store})
+		run, err := respooltest.Start(ctx, tl, respooltest.RunConfig{Store: store, PoolCache: cache})
 		if err != nil {
 			return "", err
 		}
@@ -238,7 +245,7 @@ func replayProperty(opts respooltest.TimelineOptions) gopter.Prop {
 		}
 		for i := 0; i <= len(tl.Steps); i++ {
 			if i == restart {
-				svc, err := respool.New(ctx, respool.Config{Catalog: run.Catalog, Policy: tl.Policy, Store: store})
+				svc, err := respool.New(ctx, respool.Config{Catalog: run.Catalog, Policy: tl.Policy, Store: store, PoolCache: cache})
 				if err != nil {
 					return "", err
 				}
@@ -303,7 +310,7 @@ func replayProperty(opts respooltest.TimelineOptions) gopter.Prop {
 			if err != nil {
 				return "", err
 			}
-			svc, err := respool.New(ctx, respool.Config{Catalog: run.Catalog, Policy: tl.Policy, Store: store})
+			svc, err := respool.New(ctx, respool.Config{Catalog: run.Catalog, Policy: tl.Policy, Store: store, PoolCache: cache})
 			if err != nil {
 				return "", err
 			}

@@ -44,6 +44,9 @@ func (r StepResult) String() string {
 type RunConfig struct {
 	// Store is the store the Service writes to (nil: a new in-memory one).
 	Store eventstore.Store
+	// PoolCache is the Service's respool.Config.PoolCache: how many pools it
+	// keeps in memory (0: the default).
+	PoolCache int
 }
 
 // Run is a timeline being carried out by a Service, one step at a time, so
@@ -66,7 +69,7 @@ func Start(ctx context.Context, tl Timeline, cfg RunConfig) (*Run, error) {
 	if err != nil {
 		return nil, fmt.Errorf("respooltest: the timeline's rate card: %w", err)
 	}
-	svc, err := respool.New(ctx, respool.Config{Catalog: rc, Policy: tl.Policy, Store: cfg.Store})
+	svc, err := respool.New(ctx, respool.Config{Catalog: rc, Policy: tl.Policy, Store: cfg.Store, PoolCache: cfg.PoolCache})
 	if err != nil {
 		return nil, err
 	}

@@ -246,7 +246,10 @@ type variantRun struct {
 
 func runVariant(ctx context.Context, sc *Scenario, v Variant, store eventstore.Store, samples []time.Time,
 	inspect func(string, *respool.Service) error, progress func(time.Time)) (*variantRun, error) {
-	svc, err := respool.New(ctx, respool.Config{Store: store, Catalog: sc.Catalog, Policy: sc.Policy})
+	// A run keeps every pool it simulates in memory (PoolCache -1; 10,000
+	// pools take about 20 MB): reading them back from the store would only
+	// slow it down.
+	svc, err := respool.New(ctx, respool.Config{Store: store, Catalog: sc.Catalog, Policy: sc.Policy, PoolCache: -1})
 	if err != nil {
 		return nil, err
 	}
