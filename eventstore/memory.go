@@ -65,6 +65,9 @@ import (
 //     what they have read, including events appended while they run, then
 //     stop. They check ctx and Close every 256 events: when ctx is done they
 //     yield ctx.Err() and stop, after Close they yield [ErrClosed] and stop.
+//   - An Append that adds a chunk of slots or a large block of bytes starts
+//     a goroutine that readies the next one (its pages already written, so
+//     that the page faults are not taken under the lock) and ends.
 //   - Subscribe starts no goroutine. It reads the log like ReadAll and, once
 //     caught up, waits on a channel that the next append closes (one wake-up
 //     for all subscribers, not one message per subscriber per event). It never
@@ -91,6 +94,11 @@ type Memory struct {
 	used     int         // bytes used in the last block
 	nText    int         // the size of the next block
 	closed   atomic.Bool // written under mu; read without it by running reads
+
+	// The next chunk of slots and block of bytes, made ready on another
+	// goroutine while the store grows (see prefetched).
+	chunks prefetched[slot]
+	blocks prefetched[byte]
 
 	// wake is closed by the next append or by Close, then set to nil; a
 	// subscriber that has caught up creates it (under mu.RLock and wakeMu) and
@@ -137,6 +145,9 @@ const (
 	firstChunk = 64
 	firstText  = 1 << 10
 	maxText    = 1 << 20
+	// prefetchFrom is the size of block from which the next one is made
+	// ready ahead (see prefetched): a small store starts no goroutine.
+	prefetchFrom = 64 << 10
 )
 
 // checkEvery is how many records a read yields between two checks of ctx and
@@ -267,7 +278,7 @@ func (m *Memory) Append(ctx context.Context, stream string, expected Expected, e
 		case head == 0:
 			m.log = [][]slot{make([]slot, firstChunk)}
 		case head&chunkMask == 0:
-			m.log = append(m.log, make([]slot, chunkSize))
+			m.log = append(m.log, m.chunks.take(chunkSize, chunkSize))
 		case head < chunkSize && int(head) == len(m.log[0]):
 			grown := make([]slot, min(2*len(m.log[0]), chunkSize))
 			copy(grown, m.log[0])
@@ -333,7 +344,11 @@ func (m *Memory) typeIndex(typ string) uint32 {
 func (m *Memory) reserve(n int) (block, off uint32) {
 	if k := len(m.text); k == 0 || len(m.text[k-1])-m.used < n {
 		m.nText = min(max(2*m.nText, firstText), maxText)
-		m.text = append(m.text, make([]byte, max(m.nText, n)))
+		next := 0
+		if m.nText >= prefetchFrom {
+			next = min(2*m.nText, maxText)
+		}
+		m.text = append(m.text, m.blocks.take(max(m.nText, n), next))
 		m.used = 0
 	}
 	return uint32(len(m.text) - 1), uint32(m.used)
