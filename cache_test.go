@@ -12,15 +12,6 @@ import (
 	"github.com/respool/respool/eventstore"
 )
 
-func cachedService(t testing.TB, store eventstore.Store, stock, cache int) *respool.Service {
-	t.Helper()
-	s, err := respool.New(context.Background(), respool.Config{Store: store, Catalog: catalog(t, stock), PoolCache: cache})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
 // A Service that keeps one pool reads the others back from the store when
 // they are used again: their state, the account's list of pools and the
 // command ids already applied (R20) are as if it had kept them all.

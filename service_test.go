@@ -35,7 +35,14 @@ func catalog(t testing.TB, stock int) *domain.RateCard {
 
 func newService(t testing.TB, store eventstore.Store, stock int) *respool.Service {
 	t.Helper()
-	s, err := respool.New(context.Background(), respool.Config{Store: store, Catalog: catalog(t, stock)})
+	return cachedService(t, store, stock, 0)
+}
+
+// cachedService is newService keeping at most cache pools in memory
+// (Config.PoolCache; 0: the default).
+func cachedService(t testing.TB, store eventstore.Store, stock, cache int) *respool.Service {
+	t.Helper()
+	s, err := respool.New(context.Background(), respool.Config{Store: store, Catalog: catalog(t, stock), PoolCache: cache})
 	if err != nil {
 		t.Fatal(err)
 	}
