@@ -162,21 +162,14 @@ func TestPoolCacheUnderConcurrency(t *testing.T) {
 	}
 	wg.Wait()
 	nodes := map[domain.PoolID]int{}
-	for rec, err := range store.ReadAll(ctx, 0) {
-		if err != nil {
-			t.Fatal(err)
-		}
-		e, err := domain.Decode(rec.Type, rec.Data)
-		if err != nil {
-			t.Fatal(err)
-		}
+	eachEvent(t, store, func(rec eventstore.Record, e domain.Event) {
 		switch e := e.(type) {
 		case *domain.NodeAdded:
 			nodes[e.Pool]++
 		case *domain.StockReturned, *domain.QuotaFreed:
 			t.Fatalf("position %d: %s: a reservation was given back, so a command conflicted in one process", rec.Position, rec.Type)
 		}
-	}
+	})
 	for i := 0; i < shared; i++ {
 		id := domain.PoolID(fmt.Sprintf("shared-%d", i))
 		p, err := s.Pool(ctx, "acme", id)
@@ -193,12 +186,4 @@ func TestPoolCacheUnderConcurrency(t *testing.T) {
 	if n := respool.KeptPools(s); n > 1+16 {
 		t.Fatalf("keeps %d pools, bound 1", n)
 	}
-}
-
-func sum(m map[domain.PoolID]int) int {
-	n := 0
-	for _, v := range m {
-		n += v
-	}
-	return n
 }

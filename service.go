@@ -723,8 +723,8 @@ func (s *Service) commitRelease(ctx context.Context, d domain.Decision, stock st
 		}
 		for _, e := range d.Pool {
 			pe.state.Evolve(e, s.policy)
-			pe.last = e.EventMeta().At
 		}
+		pe.last = lastAt(d.Pool)
 	}
 	var err error
 	if len(d.Account) > 0 {

@@ -64,6 +64,29 @@ func must(t testing.TB) func(respool.Result, error) respool.Result {
 	}
 }
 
+// eachEvent calls f with every record of store's log and its event.
+func eachEvent(t testing.TB, store eventstore.Store, f func(eventstore.Record, domain.Event)) {
+	t.Helper()
+	for rec, err := range store.ReadAll(context.Background(), 0) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, err := domain.Decode(rec.Type, rec.Data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f(rec, e)
+	}
+}
+
+func sum(m map[domain.PoolID]int) int {
+	n := 0
+	for _, v := range m {
+		n += v
+	}
+	return n
+}
+
 func head(t testing.TB, s *respool.Service) eventstore.Position {
 	t.Helper()
 	h, err := s.Store().Head(context.Background())
@@ -209,14 +232,7 @@ func TestConcurrentWritersNeverOversell(t *testing.T) {
 	// Fold the log independently and compare.
 	held := map[domain.PoolID]int{}
 	inUse, undone := 0, 0
-	for rec, err := range store.ReadAll(ctx, 0) {
-		if err != nil {
-			t.Fatal(err)
-		}
-		e, err := domain.Decode(rec.Type, rec.Data)
-		if err != nil {
-			t.Fatal(err)
-		}
+	eachEvent(t, store, func(rec eventstore.Record, e domain.Event) {
 		switch e := e.(type) {
 		case *domain.NodeAdded:
 			held[e.Pool]++
@@ -229,11 +245,8 @@ func TestConcurrentWritersNeverOversell(t *testing.T) {
 		if inUse > stock {
 			t.Fatalf("at position %d the stock in use is %d > %d", rec.Position, inUse, stock)
 		}
-	}
-	total := 0
-	for _, n := range held {
-		total += n
-	}
+	})
+	total := sum(held)
 	if total != inUse || total > stock {
 		t.Fatalf("pools hold %d nodes, stock says %d in use, capacity %d", total, inUse, stock)
 	}
