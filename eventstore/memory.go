@@ -3,6 +3,7 @@ package eventstore
 import (
 	"context"
 	"fmt"
+	"hash/maphash"
 	"iter"
 	"sync"
 	"sync/atomic"
@@ -35,9 +36,11 @@ import (
 // it.
 //
 // The log holds no pointers, only numbers: where each record's bytes are,
-// its stream, type, version and time. So the garbage collector never scans
-// it, and a store of millions of events costs a program's other allocations
-// nothing.
+// its stream, type, version and time. So does the index of streams: their
+// names are kept with the events' bytes, found through a hash table of
+// numbers, and each stream's positions are kept in large shared arrays. So
+// the garbage collector never scans the store, and a store of millions of
+// events and streams costs a program's other allocations nothing.
 //
 // # What it keeps
 //
@@ -50,8 +53,9 @@ import (
 //     event is checked. Data and Metadata may be nil or empty and come back
 //     byte for byte (nil and empty are not told apart).
 //   - Nothing is ever deleted, truncated or compacted: memory grows by about
-//     60 bytes per event plus its ID, Data and Metadata (Metadata once for
-//     the events of one append given the same slice), until Close.
+//     70 bytes per event plus its ID, Data and Metadata (Metadata once for
+//     the events of one append given the same slice), and about 60 bytes
+//     per stream plus its name, until Close.
 //
 // # Calls
 //
@@ -82,12 +86,15 @@ import (
 // A Memory must not be copied after first use.
 type Memory struct {
 	mu       sync.RWMutex
-	log      [][]slot          // the global log, in chunks (see chunkBits)
-	head     Position          // the last position (and the number of records)
-	streams  map[string]uint32 // a stream's index in names and pos
-	names    []string          // stream names, by slot.stream
-	pos      [][]Position      // by stream index: pos[i][v-1] is the position of version v
-	types    []string          // event types, by slot.typ
+	log      [][]slot     // the global log, in chunks (see chunkBits)
+	head     Position     // the last position (and the number of records)
+	names    []streamName // by stream index (slot.stream)
+	pos      []posRef     // by stream index: where its positions are in posArena
+	table    []uint32     // the streams by name: stream index+1 at the name's hash, 0 if free
+	seed     maphash.Seed // of the names' hashes; set by the first append
+	posArena [][]Position // the streams' positions, in chunks of posChunk (or one stream's own)
+	posUsed  int          // positions used in the last of posArena
+	types    []string     // event types, by slot.typ
 	typeIdx  map[string]uint32
 	lastType uint32      // the index typeIndex returned last
 	text     [][]byte    // the blocks the records' bytes are in, by slot.block
@@ -122,12 +129,31 @@ type slot struct {
 	nID, nData, nMeta uint32
 }
 
+// streamName is a stream's name as the index keeps it: its bytes in text,
+// and their hash.
+type streamName struct {
+	hash          uint64
+	block, off, n uint32
+	_             uint32
+}
+
+// posRef says where a stream's positions are: posArena[chunk][off:off+n] are
+// the positions of versions 1 to n, in a region of cap. A stream whose
+// region is full gets one twice as large, and its positions are copied
+// there; the old region is never written again, so views of it stay true.
+type posRef struct{ chunk, off, n, cap uint32 }
+
+// posChunk is the number of positions in a chunk of posArena (512 KB); a
+// stream whose region would take more than a quarter of one gets a chunk of
+// its own.
+const posChunk = 1 << 16
+
 // The log is kept in chunks of chunkSize slots that never move: an append
 // writes slots into the free places of the last chunk, and adds a chunk when
 // it is full. So appends never copy slots, and what readers see never
 // changes: the slots below head, the chunks in Memory.log, the names, types
-// and blocks of bytes below their lengths and the elements of each stream's pos
-// below its length are written once, under mu, and never again. A reader
+// and blocks of bytes below their lengths and the positions of each stream
+// below its n are written once, under mu, and never again. A reader
 // takes a view (the slices and head, or a stream's positions) under
 // mu.RLock and reads through it after unlocking, without copying, while
 // writers go on appending.
@@ -156,10 +182,11 @@ const checkEvery = 256
 
 // logView is a read-only view of the log, up to head.
 type logView struct {
-	chunks       [][]slot
-	head         Position
-	names, types []string
-	text         [][]byte
+	chunks [][]slot
+	head   Position
+	names  []streamName
+	types  []string
+	text   [][]byte
 }
 
 func (m *Memory) viewLocked() logView {
@@ -173,7 +200,9 @@ func (v logView) fill(r *Record, p Position) {
 }
 
 func (v logView) record(r *Record, s *slot, p Position) {
-	r.Stream, r.Version, r.Position = v.names[s.stream], s.version, p
+	name := &v.names[s.stream]
+	r.Stream = unsafe.String(&v.text[name.block][name.off], name.n) // the bytes never change
+	r.Version, r.Position = s.version, p
 	r.Type = v.types[s.typ]
 	r.Time = time.Unix(s.sec, int64(s.nsec)).UTC()
 	r.ID, r.Data, r.Metadata = "", nil, nil
@@ -222,7 +251,7 @@ var _ Store = (*Memory)(nil)
 
 // NewMemory returns an empty in-memory store. See [Memory] for its semantics.
 func NewMemory() *Memory {
-	return &Memory{streams: make(map[string]uint32)}
+	return &Memory{}
 }
 
 // Append implements [Store.Append]. See [Memory] for what it keeps and shares.
@@ -244,10 +273,10 @@ func (m *Memory) Append(ctx context.Context, stream string, expected Expected, e
 		m.mu.Unlock()
 		return AppendResult{}, ErrClosed
 	}
-	index, exists := m.streams[stream]
+	index, exists, hash := m.lookup(stream)
 	var cur Version
 	if exists {
-		cur = Version(len(m.pos[index]))
+		cur = Version(m.pos[index].n)
 	}
 	if !expected.Matches(cur) {
 		m.mu.Unlock()
@@ -256,21 +285,19 @@ func (m *Memory) Append(ctx context.Context, stream string, expected Expected, e
 	if len(events) == 0 {
 		var last Position
 		if cur > 0 {
-			last = m.pos[index][cur-1]
+			last = m.positions(index)[cur-1]
 		}
 		m.mu.Unlock()
 		return AppendResult{Version: cur, Position: last}, nil
 	}
 	if !exists {
-		if m.streams == nil {
-			m.streams = make(map[string]uint32)
-		}
-		index = uint32(len(m.names))
-		m.names = append(m.names, stream)
-		m.pos = append(m.pos, make([]Position, 0, max(len(events), 4)))
-		m.streams[stream] = index
+		index = m.addStream(stream, hash)
 	}
-	pos := m.pos[index]
+	ref := &m.pos[index]
+	if int(ref.n)+len(events) > int(ref.cap) {
+		m.grow(ref, max(2*int(ref.cap), int(ref.n)+len(events), 4))
+	}
+	pos := m.posArena[ref.chunk][ref.off+ref.n : ref.off+ref.cap]
 	head := m.head
 	var r0 *slot // the previous event's
 	for i := range events {
@@ -298,14 +325,9 @@ func (m *Memory) Append(ctx context.Context, stream string, expected Expected, e
 		r.block, r.off = m.reserve(len(e.ID) + len(e.Data))
 		r.nID, r.nData = put(m, e.ID), put(m, e.Data)
 		r0 = r
-		if len(pos) == cap(pos) {
-			// Double rather than let append grow large slices by 1.25: fewer
-			// copies of a hot stream's index.
-			pos = append(make([]Position, 0, 2*cap(pos)), pos...)
-		}
-		pos = append(pos, head)
+		pos[i] = head
 	}
-	m.pos[index] = pos
+	ref.n += uint32(len(events))
 	m.head = head
 	wake := m.wake
 	m.wake = nil
@@ -315,6 +337,84 @@ func (m *Memory) Append(ctx context.Context, stream string, expected Expected, e
 		close(wake)
 	}
 	return AppendResult{Version: cur, Position: head}, nil
+}
+
+// lookup returns the index of stream and whether it exists, and the hash
+// of its name. The caller holds mu.
+func (m *Memory) lookup(stream string) (index uint32, ok bool, hash uint64) {
+	if len(m.table) == 0 {
+		return 0, false, 0
+	}
+	hash = maphash.String(m.seed, stream)
+	mask := uint64(len(m.table) - 1)
+	for i := hash & mask; ; i = (i + 1) & mask {
+		x := m.table[i]
+		if x == 0 {
+			return 0, false, hash
+		}
+		if n := &m.names[x-1]; n.hash == hash && int(n.n) == len(stream) &&
+			string(m.text[n.block][n.off:n.off+n.n]) == stream {
+			return x - 1, true, hash
+		}
+	}
+}
+
+// addStream adds stream, which is not in the index, and returns its index.
+// hash is what lookup returned for it. The caller holds mu.
+func (m *Memory) addStream(stream string, hash uint64) uint32 {
+	if len(m.table) == 0 {
+		m.seed = maphash.MakeSeed()
+		hash = maphash.String(m.seed, stream)
+		m.table = make([]uint32, 64)
+	} else if 2*(len(m.names)+1) > len(m.table) { // keep it at most half full
+		m.table = make([]uint32, 2*len(m.table))
+		for i := range m.names {
+			m.place(m.names[i].hash, uint32(i))
+		}
+	}
+	index := uint32(len(m.names))
+	block, off := m.reserve(len(stream))
+	m.names = append(m.names, streamName{hash: hash, block: block, off: off, n: put(m, stream)})
+	m.pos = append(m.pos, posRef{})
+	m.place(hash, index)
+	return index
+}
+
+// place puts stream index in the table at the first free place from hash.
+func (m *Memory) place(hash uint64, index uint32) {
+	mask := uint64(len(m.table) - 1)
+	i := hash & mask
+	for m.table[i] != 0 {
+		i = (i + 1) & mask
+	}
+	m.table[i] = index + 1
+}
+
+// positions returns the positions of stream index: element v-1 is the
+// position of version v. The caller holds mu (a reader may keep the slice).
+func (m *Memory) positions(index uint32) []Position {
+	r := m.pos[index]
+	return m.posArena[r.chunk][r.off : r.off+r.n : r.off+r.n]
+}
+
+// grow moves the positions of ref to a region of capacity c in posArena.
+// The caller holds mu.
+func (m *Memory) grow(ref *posRef, c int) {
+	var chunk, off int
+	switch k := len(m.posArena); {
+	case c > posChunk/4: // a chunk of its own, full: the next region starts a new one
+		m.posArena = append(m.posArena, make([]Position, c))
+		chunk, m.posUsed = k, c
+	case k == 0 || m.posUsed+c > len(m.posArena[k-1]):
+		m.posArena = append(m.posArena, make([]Position, posChunk))
+		m.posUsed = 0
+		fallthrough
+	default:
+		chunk, off = len(m.posArena)-1, m.posUsed
+		m.posUsed += c
+	}
+	copy(m.posArena[chunk][off:], m.posArena[ref.chunk][ref.off:ref.off+ref.n])
+	ref.chunk, ref.off, ref.cap = uint32(chunk), uint32(off), uint32(c)
 }
 
 // typeIndex returns the index of typ in m.types, adding it if new. The
@@ -413,11 +513,11 @@ func (m *Memory) streamView(ctx context.Context, stream string, after Version) (
 	if m.closed.Load() {
 		return nil, logView{}, ErrClosed
 	}
-	index, ok := m.streams[stream]
-	if !ok || Version(len(m.pos[index])) <= after {
+	index, ok, _ := m.lookup(stream)
+	if !ok || Version(m.pos[index].n) <= after {
 		return nil, logView{}, nil
 	}
-	return m.pos[index][after:], m.viewLocked(), nil
+	return m.positions(index)[after:], m.viewLocked(), nil
 }
 
 // ReadAll implements [Store.ReadAll]. The records share their Data and
@@ -528,8 +628,8 @@ func (m *Memory) StreamVersion(ctx context.Context, stream string) (Version, err
 	if m.closed.Load() {
 		return 0, ErrClosed
 	}
-	if index, ok := m.streams[stream]; ok {
-		return Version(len(m.pos[index])), nil
+	if index, ok, _ := m.lookup(stream); ok {
+		return Version(m.pos[index].n), nil
 	}
 	return 0, nil
 }
@@ -559,7 +659,7 @@ func (m *Memory) Close() error {
 	m.closed.Store(true)
 	m.log = nil
 	m.head = 0
-	m.streams, m.pos = nil, nil
+	m.pos, m.table, m.posArena, m.posUsed = nil, nil, nil, 0
 	m.names, m.types, m.typeIdx, m.lastType, m.text, m.used, m.nText = nil, nil, nil, 0, nil, 0, 0
 	wake := m.wake
 	m.wake = nil

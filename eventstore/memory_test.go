@@ -3,6 +3,7 @@ package eventstore_test
 import (
 	"context"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -157,5 +158,99 @@ func BenchmarkMemoryReadStream1000(b *testing.B) {
 		if count != 1000 {
 			b.Fatalf("read %d events, want 1000", count)
 		}
+	}
+}
+
+// TestMemoryIndexesManyStreamsAndLongOnes drives the store's index of streams
+// past the sizes at which it grows: the hash table of names (many streams,
+// names that are prefixes of one another), regions of positions that move as
+// a stream grows, and streams long enough to get a chunk of positions of
+// their own, interleaved with short ones. Every stream must read back its
+// own events, in order, from any version, with its name.
+func TestMemoryIndexesManyStreamsAndLongOnes(t *testing.T) {
+	ctx := context.Background()
+	m := eventstore.NewMemory()
+	const short, long = 30000, 2
+	lengths := map[string]int{}
+	appendTo := func(stream string, n int) {
+		t.Helper()
+		evs := make([]eventstore.Event, n)
+		for i := range evs {
+			evs[i] = eventstore.Event{ID: stream + "/" + strconv.Itoa(lengths[stream]+i+1), Type: "t"}
+		}
+		v := eventstore.Version(lengths[stream])
+		if _, err := m.Append(ctx, stream, eventstore.ExpectVersion(v), evs...); err != nil {
+			t.Fatal(err)
+		}
+		lengths[stream] += n
+	}
+	// A view of a long stream taken early must stay true while it moves.
+	appendTo("long-0", 3)
+	early := m.ReadStream(ctx, "long-0", 0)
+	for i := 0; i < short; i++ {
+		appendTo("s"+strconv.Itoa(i), 1+i%3)
+		for l := 0; l < long; l++ {
+			appendTo("long-"+strconv.Itoa(l), 1+i%2)
+		}
+	}
+	if lengths["long-0"] <= 32768 { // posChunk/2: moved to a chunk of its own twice
+		t.Fatalf("long-0 has %d events: too few to need a chunk of positions of its own twice", lengths["long-0"])
+	}
+	n := 0
+	for r, err := range early {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n++; r.Version != eventstore.Version(n) || r.ID != "long-0/"+strconv.Itoa(n) {
+			t.Fatalf("early read of long-0: record %d is version %d, id %q", n, r.Version, r.ID)
+		}
+	}
+	if n != lengths["long-0"] {
+		t.Fatalf("early read of long-0 gave %d events, want %d (it goes on to what is visible at its end)", n, lengths["long-0"])
+	}
+	for stream, want := range lengths {
+		v, err := m.StreamVersion(ctx, stream)
+		if err != nil || v != eventstore.Version(want) {
+			t.Fatalf("StreamVersion(%s) = %d, %v; want %d", stream, v, err, want)
+		}
+	}
+	for _, stream := range []string{"s0", "s1", "s10", "s100", "s29999", "long-0", "long-1"} {
+		for _, after := range []int{0, 1, lengths[stream] / 2, lengths[stream] - 1, lengths[stream]} {
+			next := after
+			for r, err := range m.ReadStream(ctx, stream, eventstore.Version(after)) {
+				if err != nil {
+					t.Fatal(err)
+				}
+				next++
+				if r.Stream != stream || r.Version != eventstore.Version(next) || r.ID != stream+"/"+strconv.Itoa(next) {
+					t.Fatalf("%s after %d: got %s version %d id %q, want version %d", stream, after, r.Stream, r.Version, r.ID, next)
+				}
+			}
+			if next != lengths[stream] {
+				t.Fatalf("%s after %d: read up to version %d, want %d", stream, after, next, lengths[stream])
+			}
+		}
+	}
+	for _, stream := range []string{"s", "s30000", "long-2", "long-"} {
+		if v, err := m.StreamVersion(ctx, stream); err != nil || v != 0 {
+			t.Fatalf("StreamVersion(%s) of a stream never written = %d, %v", stream, v, err)
+		}
+	}
+	seen := 0
+	for r, err := range m.ReadAll(ctx, 0) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasPrefix(r.ID, r.Stream+"/") {
+			t.Fatalf("record %d of the log: stream %q, id %q", r.Position, r.Stream, r.ID)
+		}
+		seen++
+	}
+	total := 0
+	for _, n := range lengths {
+		total += n
+	}
+	if seen != total {
+		t.Fatalf("the log has %d records, want %d", seen, total)
 	}
 }
