@@ -983,9 +983,7 @@ func (s *Service) Pool(ctx context.Context, account domain.AccountID, id domain.
 	if !pe.state.Exists() || pe.state.Account != account {
 		return domain.Pool{}, &domain.RuleError{Code: domain.CodeNotFound, Rule: "R19", Msg: fmt.Sprintf("pool %q not found", id)}
 	}
-	p := pe.state
-	p.Nodes = append([]domain.Node(nil), p.Nodes...)
-	return p, nil
+	return pe.state.Clone(), nil
 }
 
 // Account returns a copy of the account's state.

@@ -359,3 +359,46 @@ func TestTopUpPaysArrears(t *testing.T) {
 		t.Fatalf("after paying: pool %s, arrears %v, rate %s", p.Status(), a.Arrears, a.Rate)
 	}
 }
+
+// The Pool a Service returns is the caller's own: reading it, Applied
+// included, while other goroutines handle commands on the same pool must not
+// race with them (run with -race).
+func TestPoolCopiesShareNothingWithTheService(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s := newService(t, eventstore.NewMemory(), 1000)
+	must(t)(s.Handle(ctx, t0, create("p", "acme", 1)))
+	scale := func(i int) domain.Command {
+		id := domain.CommandID(fmt.Sprintf("scale-%d", i))
+		if i%2 == 0 {
+			return domain.ScaleOut{Cmd: domain.Cmd{ID: id, Account: "acme"}, Pool: "p", Nodes: 1}
+		}
+		// the node the scale-out before added: pool p keeps 1 or 2 nodes
+		return domain.ScaleIn{Cmd: domain.Cmd{ID: id, Account: "acme"}, Pool: "p", Nodes: []domain.NodeID{domain.NodeName((i + 3) / 2)}}
+	}
+	must(t)(s.Handle(ctx, t0, scale(0)))
+	const n = 200
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		for i := 1; i <= n; i++ {
+			must(t)(s.Handle(ctx, t0.Add(time.Duration(i)*time.Second), scale(i)))
+		}
+	})
+	wg.Go(func() {
+		for i := 0; i < n; i++ {
+			p, err := s.Pool(ctx, "acme", "p")
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if _, ok := p.Applied("scale-0"); !ok {
+				t.Error("the copy forgot a command it had applied")
+			}
+			p.Applied(domain.CommandID(fmt.Sprintf("scale-%d", i)))
+			if len(p.Nodes) < 1 || len(p.Nodes) > 2 {
+				t.Errorf("the copy has %d nodes", len(p.Nodes))
+			}
+		}
+	})
+	wg.Wait()
+}

@@ -425,3 +425,32 @@ func TestR23RenewalMustReachThePresent(t *testing.T) {
 		t.Fatalf("2-month renewal: %s, term to %v", w.pool.Status(), w.pool.Term.End)
 	}
 }
+
+// A clone of a pool keeps what the pool had, and nothing the pool does
+// afterwards reaches it: not its nodes, nor the commands it has applied
+// (R20).
+func TestPoolCloneSharesNothing(t *testing.T) {
+	t.Parallel()
+	w := running(t, 2)
+	w.do(t, domain.ScaleOut{Cmd: cmd("s1"), Pool: "p1", Nodes: 1}, env(t, t0))
+	w.do(t, domain.ScaleOut{Cmd: cmd("s2"), Pool: "p1", Nodes: 1}, env(t, t0))
+	c := w.pool.Clone()
+	w.do(t, domain.ScaleIn{Cmd: cmd("in"), Pool: "p1", Nodes: []domain.NodeID{"n-0001"}}, env(t, t0))
+	w.do(t, domain.ScaleOut{Cmd: cmd("s3"), Pool: "p1", Nodes: 1}, env(t, t0))
+	if len(c.Nodes) != 4 || c.Nodes[0].ID != "n-0001" || c.Nodes[3].ID != "n-0004" {
+		t.Fatalf("the clone's nodes changed with the pool's: %+v", c.Nodes)
+	}
+	for _, id := range []domain.CommandID{"create-p1", "s1", "s2"} {
+		if _, ok := c.Applied(id); !ok {
+			t.Errorf("the clone forgot command %s", id)
+		}
+	}
+	for _, id := range []domain.CommandID{"in", "s3"} {
+		if _, ok := c.Applied(id); ok {
+			t.Errorf("the clone learned command %s, applied to the pool after it was made", id)
+		}
+	}
+	if c.Version == w.pool.Version {
+		t.Fatal("the pool did not move on")
+	}
+}

@@ -98,6 +98,18 @@ func (p *Pool) HourlyRate() Money {
 	return p.Prices.Hourly.Mul(int64(p.accruingNodes()))
 }
 
+// Clone returns a copy of p that shares no memory that Evolve writes: its
+// own nodes, network settings and record of applied commands.
+func (p Pool) Clone() Pool {
+	p.Nodes = append([]Node(nil), p.Nodes...)
+	if p.Network != nil {
+		n := *p.Network
+		p.Network = &n
+	}
+	p.commands = cloneMap(p.commands)
+	return p
+}
+
 // Applied reports whether command id already produced events in this pool,
 // and the version of its last event (R20).
 func (p *Pool) Applied(id CommandID) (uint64, bool) {
