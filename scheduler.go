@@ -174,7 +174,9 @@ func (s *Service) transition(ctx context.Context, it dueItem) error {
 		return nil
 	}
 	pe.mu.Lock()
-	stale := pe.due != (dueKey{it.at, it.kind})
+	// An entry let go of since (and perhaps reused for another pool) has
+	// nothing due: pools with a transition due are kept.
+	stale := pe.gone || pe.id != it.pool || pe.due != (dueKey{it.at, it.kind})
 	if stale {
 		pe.mu.Unlock()
 		return nil

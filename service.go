@@ -99,6 +99,7 @@ type Service struct {
 	// ring holds the pools kept, for the CLOCK that picks which to let go
 	// of; hand is where the CLOCK stands. poolCache < 0: no bound.
 	ring      []*poolEntry
+	spare     []*poolEntry // entries let go of, for new ones to reuse (at most maxSpare)
 	hand      int
 	poolCache int
 	accounts  map[domain.AccountID]*accountEntry
@@ -233,12 +234,36 @@ func (s *Service) poolEntry(id domain.PoolID) *poolEntry {
 	defer s.mu.Unlock()
 	e, known := s.pools[id]
 	if e == nil {
-		e = &poolEntry{id: id, stream: domain.PoolStream(id), stale: known, used: true}
+		e = s.spareEntry(id, known)
 		s.pools[id] = e
 		s.keep(e)
 	}
 	e.used = true
 	return e
+}
+
+// maxSpare bounds the entries kept for reuse.
+const maxSpare = 64
+
+// spareEntry returns a new entry for pool id (stale: it must be read from
+// the store first): one let go of and reset, if there is one. A goroutine
+// that fetched the old entry before it was let go may still lock it to look
+// at it (lockPool), so an entry is reset under its lock, and one that is
+// locked at this moment is left to the collector. The caller holds s.mu.
+func (s *Service) spareEntry(id domain.PoolID, stale bool) *poolEntry {
+	for len(s.spare) > 0 {
+		e := s.spare[len(s.spare)-1]
+		s.spare[len(s.spare)-1] = nil
+		s.spare = s.spare[:len(s.spare)-1]
+		if e.mu.TryLock() {
+			e.state.Reset() // nothing shares its memory: Pool hands out clones
+			e.id, e.stream, e.stale, e.gone, e.used = id, domain.PoolStream(id), stale, false, true
+			e.last, e.due = time.Time{}, dueKey{}
+			e.mu.Unlock()
+			return e
+		}
+	}
+	return &poolEntry{id: id, stream: domain.PoolStream(id), stale: stale, used: true}
 }
 
 // lockPool returns the pool's entry, locked, with its state read from the
@@ -250,7 +275,7 @@ func (s *Service) lockPool(ctx context.Context, id domain.PoolID) (*poolEntry, e
 			testHookLockPool(id)
 		}
 		pe.mu.Lock()
-		if pe.gone { // let go of between poolEntry and Lock
+		if pe.gone || pe.id != id { // let go of between poolEntry and Lock, and reused
 			pe.mu.Unlock()
 			continue
 		}
@@ -338,6 +363,9 @@ func (s *Service) letGo(v *poolEntry) bool {
 		s.pools[v.id] = nil
 	} else {
 		delete(s.pools, v.id) // never written: nothing to read back
+	}
+	if len(s.spare) < maxSpare {
+		s.spare = append(s.spare, v)
 	}
 	return true
 }

@@ -1,6 +1,7 @@
 package domain_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -452,5 +453,31 @@ func TestPoolCloneSharesNothing(t *testing.T) {
 	}
 	if c.Version == w.pool.Version {
 		t.Fatal("the pool did not move on")
+	}
+}
+
+// A pool Reset and then folded from another pool's events is that pool, as a
+// fresh one folded from them, and remembers none of the commands before.
+func TestPoolResetIsAFreshPool(t *testing.T) {
+	t.Parallel()
+	used := running(t, 3)
+	used.do(t, domain.ScaleOut{Cmd: cmd("s1"), Pool: "p1", Nodes: 2}, env(t, t0))
+	used.do(t, domain.ScaleOut{Cmd: cmd("s2"), Pool: "p1", Nodes: 1}, env(t, t0))
+	fresh := &world{}
+	d := fresh.do(t, ppu("p2", 2), env(t, t0.Add(time.Hour)))
+	used.pool.Reset()
+	if used.pool.Exists() || len(used.pool.Nodes) != 0 || used.pool.Version != 0 {
+		t.Fatalf("a Reset pool exists, or has nodes or a version: %+v", used.pool)
+	}
+	for _, e := range d.Pool {
+		used.pool.Evolve(e, domain.Policy{})
+	}
+	if got, want := fmt.Sprintf("%+v", used.pool), fmt.Sprintf("%+v", fresh.pool); got != want {
+		t.Fatalf("reset and folded:\n%s\nfresh:\n%s", got, want)
+	}
+	for _, id := range []domain.CommandID{"create-p1", "s1", "s2"} {
+		if _, ok := used.pool.Applied(id); ok {
+			t.Errorf("the pool remembers command %s from before its Reset", id)
+		}
 	}
 }

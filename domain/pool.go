@@ -1,6 +1,9 @@
 package domain
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // Phase is where a pool is in its life; with the fault flag it gives the
 // status (section 7).
@@ -110,6 +113,17 @@ func (p Pool) Clone() Pool {
 	return p
 }
 
+// Reset makes p the pool that does not exist, as the zero value, but keeps
+// the memory of its nodes and of its record of applied commands for the
+// pool folded into it next. Use it only on a Pool that shares them with no
+// one (see Clone).
+func (p *Pool) Reset() {
+	nodes, cmds := p.Nodes[:0], p.commands
+	clear(nodes[:cap(nodes)]) // hold on to no node ids
+	clear(cmds)
+	*p = Pool{Nodes: nodes, commands: cmds}
+}
+
 // Applied reports whether command id already produced events in this pool,
 // and the version of its last event (R20).
 func (p *Pool) Applied(id CommandID) (uint64, bool) {
@@ -208,7 +222,7 @@ func (p *Pool) evolveCreated(e *Created, pol Policy) {
 	p.AZ, p.Network, p.Prices = e.AZ, e.Network, e.Prices
 	p.Created = e.At
 	p.Phase, p.PhaseSince = PhaseActive, e.At
-	p.Nodes = make([]Node, 0, e.Nodes)
+	p.Nodes = slices.Grow(p.Nodes[:0], e.Nodes) // the memory of a Reset pool, if it has room
 	if e.Billing == Prepaid {
 		p.Anchor = e.At
 		p.Months = e.Term.Months
