@@ -53,9 +53,11 @@ import (
 //     event is checked. Data and Metadata may be nil or empty and come back
 //     byte for byte (nil and empty are not told apart).
 //   - Nothing is ever deleted, truncated or compacted: memory grows by about
-//     70 bytes per event plus its ID, Data and Metadata (Metadata once for
-//     the events of one append given the same slice), and about 60 bytes
-//     per stream plus its name, until Close.
+//     70 bytes per event plus its ID, Data and Metadata, and about 60 bytes
+//     per stream plus its name, until Close. Metadata is stored once for a
+//     run of events that carry the same bytes, within an append or across
+//     appends (Service gives the events of all three appends of one command
+//     the same metadata).
 //
 // # Calls
 //
@@ -99,6 +101,7 @@ type Memory struct {
 	lastType uint32      // the index typeIndex returned last
 	text     [][]byte    // the blocks the records' bytes are in, by slot.block
 	used     int         // bytes used in the last block
+	lastMD   slot        // where the Metadata stored last is (mdBlock, mdOff, nMeta)
 	nText    int         // the size of the next block
 	closed   atomic.Bool // written under mu; read without it by running reads
 
@@ -117,8 +120,8 @@ type Memory struct {
 
 // slot is a record as the log keeps it, without pointers. Its ID and Data
 // are one after the other in text[block], from off; its Metadata is in
-// text[mdBlock] from mdOff, shared by the events of one append that are
-// given the same Metadata (Service gives the same to all of them).
+// text[mdBlock] from mdOff, shared by a run of events with the same
+// Metadata (see lastMD).
 type slot struct {
 	version           Version
 	sec               int64 // Time, as Unix seconds and nanoseconds
@@ -316,11 +319,16 @@ func (m *Memory) Append(ctx context.Context, stream string, expected Expected, e
 		head++
 		cur++
 		*r = slot{version: cur, sec: e.Time.Unix(), nsec: int32(e.Time.Nanosecond()), stream: index, typ: m.typeIndex(e.Type)}
-		if i > 0 && sameBytes(e.Metadata, events[i-1].Metadata) {
+		switch md := e.Metadata; {
+		case i > 0 && sameBytes(md, events[i-1].Metadata):
 			r.mdBlock, r.mdOff, r.nMeta = r0.mdBlock, r0.mdOff, r0.nMeta
-		} else {
-			r.mdBlock, r.mdOff = m.reserve(len(e.Metadata))
-			r.nMeta = put(m, e.Metadata)
+		case len(md) > 0 && len(md) == int(m.lastMD.nMeta) &&
+			string(md) == string(m.text[m.lastMD.mdBlock][m.lastMD.mdOff:m.lastMD.mdOff+m.lastMD.nMeta]):
+			r.mdBlock, r.mdOff, r.nMeta = m.lastMD.mdBlock, m.lastMD.mdOff, m.lastMD.nMeta
+		default:
+			r.mdBlock, r.mdOff = m.reserve(len(md))
+			r.nMeta = put(m, md)
+			m.lastMD = *r
 		}
 		r.block, r.off = m.reserve(len(e.ID) + len(e.Data))
 		r.nID, r.nData = put(m, e.ID), put(m, e.Data)
@@ -661,6 +669,7 @@ func (m *Memory) Close() error {
 	m.head = 0
 	m.pos, m.table, m.posArena, m.posUsed = nil, nil, nil, 0
 	m.names, m.types, m.typeIdx, m.lastType, m.text, m.used, m.nText = nil, nil, nil, 0, nil, 0, 0
+	m.lastMD = slot{}
 	wake := m.wake
 	m.wake = nil
 	m.mu.Unlock()

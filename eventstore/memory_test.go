@@ -254,3 +254,56 @@ func TestMemoryIndexesManyStreamsAndLongOnes(t *testing.T) {
 		t.Fatalf("the log has %d records, want %d", seen, total)
 	}
 }
+
+// Memory stores a run of equal Metadata once, across appends too: what each
+// record reads back must still be its own append's bytes, whether the
+// caller reuses one buffer with new bytes of the same length or gives equal
+// bytes in another slice.
+func TestMemoryMetadataRunsAcrossAppends(t *testing.T) {
+	ctx := context.Background()
+	m := eventstore.NewMemory()
+	buf := []byte(`{"command":"c-1"}`)
+	appends := []struct {
+		stream, md string
+		n          int
+	}{
+		{"a", `{"command":"c-1"}`, 2},
+		{"b", `{"command":"c-1"}`, 1}, // the same bytes, the same buffer
+		{"c", `{"command":"c-2"}`, 1}, // new bytes of the same length, the same buffer
+		{"a", `{"command":"c-2"}`, 3}, // equal bytes in another slice
+		{"b", ``, 1},
+		{"c", `{"command":"c-2"}`, 1},
+		{"c", `{"command":"c-22"}`, 1},
+	}
+	var want []string
+	for _, a := range appends {
+		md := buf
+		if len(a.md) == len(buf) {
+			copy(buf, a.md)
+		} else {
+			md = []byte(a.md)
+		}
+		evs := make([]eventstore.Event, a.n)
+		for i := range evs {
+			evs[i] = eventstore.Event{Type: "t", Metadata: md}
+			want = append(want, a.md)
+		}
+		if _, err := m.Append(ctx, a.stream, eventstore.Any, evs...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	copy(buf, `{"command":"c-9"}`) // the store keeps nothing of the caller's
+	i := 0
+	for r, err := range m.ReadAll(ctx, 0) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(r.Metadata) != want[i] {
+			t.Fatalf("record %d (%s): metadata %q, want %q", r.Position, r.Stream, r.Metadata, want[i])
+		}
+		i++
+	}
+	if i != len(want) {
+		t.Fatalf("read %d records, want %d", i, len(want))
+	}
+}
