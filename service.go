@@ -850,8 +850,9 @@ func (s *Service) append(ctx context.Context, stream string, v uint64, events []
 	}
 	ids := sc.ids
 	idStart := len(ids)
+	// The encoder keeps the head it wrote last: the three appends of one
+	// command share it (their events have the same meta).
 	buf := sc.buf[:0]
-	sc.enc.Reset()
 	for i, e := range events {
 		var err error
 		if buf, err = sc.enc.Append(buf, e); err != nil {
