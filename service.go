@@ -111,9 +111,12 @@ type Service struct {
 }
 
 type poolEntry struct {
-	mu     sync.Mutex
+	mu sync.Mutex
+	// id and stream ("pool-ID", built once) name the pool; an entry let go
+	// of may be reused for another pool (spareEntry), and then they are
+	// written under both Service.mu and mu.
 	id     domain.PoolID
-	stream string // "pool-ID", built once
+	stream string
 	state  domain.Pool
 	last   time.Time // instant of the last event
 	due    dueKey    // the queue entry in force
