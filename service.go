@@ -832,11 +832,13 @@ func (s *Service) append(ctx context.Context, stream string, v uint64, events []
 	// so the records and the payloads' buffer are reused from one append to
 	// the next.
 	sc := scratchPool.Get().(*appendScratch)
-	defer func() { clear(sc.recs); scratchPool.Put(sc) }()
 	if cap(sc.recs) < len(events) {
 		sc.recs = make([]eventstore.Event, len(events))
 	}
 	recs := sc.recs[:len(events)]
+	// Only recs was written: the records past it were cleared when their
+	// append ended.
+	defer func() { clear(recs); scratchPool.Put(sc) }()
 	cmd := events[0].EventMeta().Command
 	// The ids are cut from the scratch's block of id bytes, which is only
 	// ever appended to: an id handed out is never written again, so it is a
