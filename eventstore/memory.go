@@ -101,7 +101,6 @@ type Memory struct {
 	lastType uint32      // the index typeIndex returned last
 	text     [][]byte    // the blocks the records' bytes are in, by slot.block
 	used     int         // bytes used in the last block
-	lastMD   slot        // where the Metadata stored last is (mdBlock, mdOff, nMeta)
 	nText    int         // the size of the next block
 	closed   atomic.Bool // written under mu; read without it by running reads
 
@@ -121,7 +120,7 @@ type Memory struct {
 // slot is a record as the log keeps it, without pointers. Its ID and Data
 // are one after the other in text[block], from off; its Metadata is in
 // text[mdBlock] from mdOff, shared by a run of events with the same
-// Metadata (see lastMD).
+// Metadata.
 type slot struct {
 	version           Version
 	sec               int64 // Time, as Unix seconds and nanoseconds
@@ -302,7 +301,10 @@ func (m *Memory) Append(ctx context.Context, stream string, expected Expected, e
 	}
 	pos := m.posArena[ref.chunk][ref.off+ref.n : ref.off+ref.cap]
 	head := m.head
-	var r0 *slot // the previous event's
+	var r0 *slot // the previous event's, of this append or the one before
+	if head > 0 {
+		r0 = &m.log[(head-1)>>chunkBits][(head-1)&chunkMask]
+	}
 	for i := range events {
 		switch {
 		case head == 0:
@@ -319,16 +321,17 @@ func (m *Memory) Append(ctx context.Context, stream string, expected Expected, e
 		head++
 		cur++
 		*r = slot{version: cur, sec: e.Time.Unix(), nsec: int32(e.Time.Nanosecond()), stream: index, typ: m.typeIndex(e.Type)}
+		// A run of equal Metadata is stored once: the same slice as the
+		// event before in this append, or the same bytes as the event
+		// before (the last of the append before, for the first).
 		switch md := e.Metadata; {
-		case i > 0 && sameBytes(md, events[i-1].Metadata):
+		case i > 0 && sameBytes(md, events[i-1].Metadata),
+			r0 != nil && len(md) > 0 && len(md) == int(r0.nMeta) &&
+				string(md) == string(m.text[r0.mdBlock][r0.mdOff:r0.mdOff+r0.nMeta]):
 			r.mdBlock, r.mdOff, r.nMeta = r0.mdBlock, r0.mdOff, r0.nMeta
-		case len(md) > 0 && len(md) == int(m.lastMD.nMeta) &&
-			string(md) == string(m.text[m.lastMD.mdBlock][m.lastMD.mdOff:m.lastMD.mdOff+m.lastMD.nMeta]):
-			r.mdBlock, r.mdOff, r.nMeta = m.lastMD.mdBlock, m.lastMD.mdOff, m.lastMD.nMeta
 		default:
 			r.mdBlock, r.mdOff = m.reserve(len(md))
 			r.nMeta = put(m, md)
-			m.lastMD = *r
 		}
 		r.block, r.off = m.reserve(len(e.ID) + len(e.Data))
 		r.nID, r.nData = put(m, e.ID), put(m, e.Data)
@@ -669,7 +672,6 @@ func (m *Memory) Close() error {
 	m.head = 0
 	m.pos, m.table, m.posArena, m.posUsed = nil, nil, nil, 0
 	m.names, m.types, m.typeIdx, m.lastType, m.text, m.used, m.nText = nil, nil, nil, 0, nil, 0, 0
-	m.lastMD = slot{}
 	wake := m.wake
 	m.wake = nil
 	m.mu.Unlock()
